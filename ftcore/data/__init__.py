@@ -1,0 +1,1 @@
+"""Dataset import: reading files, normalising rows to conversations, validation, splits."""

@@ -1,0 +1,45 @@
+"""The FtcoreError family: every error a user can cause, each with a message worth reading.
+
+The UI turns these into `gr.Error` in one place (ftcore.ui.errors) and the CLI into a
+one-line message and a non-zero exit code in one place (ftcore.cli). Anything that is not
+an FtcoreError is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class FtcoreError(Exception):
+    """Base class for errors caused by user input or the user's environment."""
+
+
+class ConfigError(FtcoreError):
+    """A setting has a value outside what is allowed; the message names field and value."""
+
+    def __init__(self, field: str, value: object, allowed: str):
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field}={value!r} is not allowed: expected {allowed}")
+
+
+class ModelNotFoundError(FtcoreError):
+    """A base model or adapter could not be found locally or on the Hub."""
+
+
+class AdapterError(FtcoreError):
+    """An adapter folder is not a usable LoRA adapter for the loaded base model."""
+
+
+class ChatTemplateError(FtcoreError):
+    """A conversation cannot be rendered with the model's chat template."""
+
+
+class WorkspaceError(FtcoreError):
+    """The workspace folder or its database cannot be used."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean X?' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,151 @@
+"""Generate replies: decoding settings, and streaming that can be stopped mid-reply.
+
+Decoding settings are always built from scratch rather than inherited from a checkpoint's
+generation_config.json, which may sample or stop after 20 tokens: the same settings give
+the same reply on every model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+from ftcore.adapters import ChatModel
+from ftcore.chat_format import Message, encode_for_generation
+from ftcore.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding settings; the defaults are greedy, so a rerun gives the same reply."""
+
+    max_new_tokens: int = 256  # the reply stops here at the latest
+    temperature: float = 0.0  # 0 means greedy decoding; above 0 samples
+    top_p: float = 1.0  # nucleus sampling mass, used only when sampling
+    repetition_penalty: float = 1.0  # >1 discourages repeating tokens (1 = off)
+    seed: int = 0  # sampling seed, so sampled replies are reproducible too
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_new_tokens <= 32_768:
+            raise ConfigError("max_new_tokens", self.max_new_tokens, "an integer in 1..32768")
+        if not 0.0 <= self.temperature <= 5.0:
+            raise ConfigError("temperature", self.temperature, "a number in 0..5 (0 = greedy)")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ConfigError("top_p", self.top_p, "a number in (0, 1]")
+        if not 1.0 <= self.repetition_penalty <= 2.0:
+            raise ConfigError("repetition_penalty", self.repetition_penalty, "a number in 1..2")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def end_of_turn_ids(model, tokenizer) -> list[int]:
+    """Token ids that end a reply: the tokenizer's EOS, the checkpoint's EOS list and
+    ChatML's <|im_end|> when the vocabulary has it."""
+    ids = {tokenizer.eos_token_id}
+    configured = model.generation_config.eos_token_id
+    ids.update(configured if isinstance(configured, list) else [configured])
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if im_end != tokenizer.unk_token_id:
+        ids.add(im_end)
+    return sorted(i for i in ids if isinstance(i, int))
+
+
+def generation_config(settings: GenerationSettings, model, tokenizer):
+    from transformers import GenerationConfig
+
+    sampling = {"temperature": settings.temperature, "top_p": settings.top_p}
+    return GenerationConfig(
+        max_new_tokens=settings.max_new_tokens,
+        do_sample=not settings.greedy,
+        repetition_penalty=settings.repetition_penalty,
+        eos_token_id=end_of_turn_ids(model, tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        **({} if settings.greedy else sampling),
+    )
+
+
+class _StopOnEvents:
+    """A stopping criterion that ends generation once any of `events` is set."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        stopped = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool)
+
+
+def stream_reply(
+    chat_model: ChatModel,
+    messages: Sequence[Message],
+    settings: GenerationSettings = GenerationSettings(),
+    *,
+    adapter: str | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[str]:
+    """Yield the reply to `messages` as it grows, one decoded piece at a time.
+
+    `adapter` picks the LoRA adapter (None: the base model). Setting `stop` ends the reply
+    after the current token; so does closing the iterator, which frees the model at once.
+    """
+    import torch
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    tokenizer = chat_model.tokenizer
+    prompt_ids = encode_for_generation(tokenizer, messages)
+    stop = stop or threading.Event()
+    abandoned = threading.Event()  # the caller stopped reading: free the model now
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    failure: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            with chat_model.using(adapter) as model, torch.inference_mode():
+                input_ids = torch.tensor([prompt_ids], device=chat_model.loaded.device)
+                if not settings.greedy:
+                    torch.manual_seed(settings.seed)
+                model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    generation_config=generation_config(settings, model, tokenizer),
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([_StopOnEvents(stop, abandoned)]),
+                )
+        except BaseException as exc:  # re-raised in the caller's thread below
+            failure.append(exc)
+            streamer.end()
+
+    worker = threading.Thread(target=generate, name="ftcore-generate", daemon=True)
+    worker.start()
+    text = ""
+    try:
+        for piece in streamer:
+            if piece:
+                text += piece
+                yield text
+    finally:
+        abandoned.set()
+        worker.join()
+    if failure:
+        raise failure[0]
+
+
+def reply(
+    chat_model: ChatModel,
+    messages: Sequence[Message],
+    settings: GenerationSettings = GenerationSettings(),
+    *,
+    adapter: str | None = None,
+) -> str:
+    """The whole reply at once (the CLI and tests); same tokens as the streamed one."""
+    final = deque(stream_reply(chat_model, messages, settings, adapter=adapter), maxlen=1)
+    return final[0] if final else ""

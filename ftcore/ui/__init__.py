@@ -1,0 +1,56 @@
+"""The Gradio app: one module per tab, each a thin layer over ftcore functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ftcore import __version__
+from ftcore.chat import ModelCache
+from ftcore.db import Database
+from ftcore.workspace import Workspace
+
+# System fonts only: the default theme fetches web fonts, which an offline machine lacks.
+SYSTEM_FONTS = [gr.themes.Font("system-ui"), gr.themes.Font("Noto Sans CJK SC"), "sans-serif"]
+THEME = gr.themes.Soft(
+    primary_hue="red",
+    secondary_hue="amber",
+    font=SYSTEM_FONTS,
+    font_mono=[gr.themes.Font("ui-monospace"), "monospace"],
+)
+CSS = """
+.ft-header h1 { margin-bottom: 0; }
+.ft-header p { margin-top: 0.2em; color: var(--body-text-color-subdued); }
+"""
+
+
+@dataclass
+class AppContext:
+    """What every tab shares: the workspace, its database and the loaded model."""
+
+    workspace: Workspace
+    db: Database
+    models: ModelCache
+
+
+def build_app(workspace: Workspace | None = None) -> gr.Blocks:
+    """Build the ftstudio Blocks app on `workspace` (default: FTSTUDIO_HOME)."""
+    from ftcore.ui.chat_tab import build_chat_tab
+
+    workspace = workspace or Workspace.open()
+    context = AppContext(workspace, Database.for_workspace(workspace), ModelCache())
+    with gr.Blocks(title="ftstudio") as app:
+        gr.Markdown(
+            "# ftstudio\nFine-tune a language model with LoRA / QLoRA, then find out "
+            f"whether it really got better. · v{__version__} · workspace `{workspace.root}`",
+            elem_classes="ft-header",
+        )
+        with gr.Tabs():
+            build_chat_tab(context)
+    return app
+
+
+def launch_options() -> dict:
+    """Keyword arguments for `launch()` that the app and its tests share."""
+    return {"theme": THEME, "css": CSS, "footer_links": ["api", "gradio"]}

@@ -1,0 +1,178 @@
+"""Chat tab: talk to a base model or an adapter, or to both side by side."""
+
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+
+from ftcore.adapters import find_adapters
+from ftcore.chat import BASE_SIDE, TUNED_SIDE, ChatRequest, Conversation, stream_chat_turn
+from ftcore.generation import GenerationSettings
+from ftcore.ui.errors import shows_errors
+
+NO_ADAPTER = "(none: base model only)"
+BASE_CHOICES = ["demo", "Qwen/Qwen2.5-0.5B-Instruct"]
+EXAMPLES = [
+    "给外婆写一条温馨的春节祝福。",
+    "西红柿炒鸡蛋怎么做？",
+    "Write a short New Year greeting for a colleague.",
+]
+
+
+def adapter_choices(context) -> list[str]:
+    return [NO_ADAPTER, *(str(path) for path in find_adapters(context.workspace.runs))]
+
+
+def visible_turns(conversation: Conversation, side: str) -> list[dict]:
+    """The side's messages as the Chatbot shows them (the system prompt stays hidden)."""
+    return [m for m in conversation.sides.get(side, []) if m["role"] != "system"]
+
+
+def chat_views(conversation: Conversation, request: ChatRequest) -> tuple[list, list]:
+    """(left, right) chatbot values: the one model alone, or base left and tuned right."""
+    if request.compare:
+        return visible_turns(conversation, BASE_SIDE), visible_turns(conversation, TUNED_SIDE)
+    return visible_turns(conversation, request.sides()[0]), []
+
+
+def build_chat_tab(context) -> None:
+    stop_events: dict[str, threading.Event] = {}  # conversation id -> its Stop button
+
+    with gr.Tab("Chat"):
+        with gr.Row():
+            base = gr.Dropdown(
+                BASE_CHOICES,
+                value="demo",
+                label="Base model",
+                allow_custom_value=True,
+                scale=3,
+                info="'demo' (embedded), a model folder, or a Hub id",
+            )
+            adapter = gr.Dropdown(
+                adapter_choices(context),
+                value=NO_ADAPTER,
+                label="Adapter",
+                allow_custom_value=True,
+                scale=4,
+                info="a LoRA adapter folder; trained runs are listed",
+            )
+            refresh = gr.Button("↻ Refresh", scale=0, size="sm", min_width=90)
+        with gr.Row():
+            compare = gr.Checkbox(label="Side by side: base vs fine-tuned on the same prompt")
+            load_in_4bit = gr.Checkbox(label="Load in 4-bit (NF4, as QLoRA trains)")
+        status = gr.Markdown("Model loads on the first message.")
+        with gr.Row():
+            left = gr.Chatbot(label="Reply", height=420, buttons=["copy"])
+            right = gr.Chatbot(label="Fine-tuned", height=420, visible=False, buttons=["copy"])
+        with gr.Row():
+            prompt = gr.Textbox(
+                placeholder="Type a message and press Enter",
+                show_label=False,
+                scale=6,
+                autofocus=True,
+            )
+            send = gr.Button("Send", variant="primary", scale=1)
+            stop = gr.Button("Stop", variant="stop", scale=1)
+            clear = gr.Button("Clear", scale=1)
+        gr.Examples(EXAMPLES, inputs=prompt, label="Try")
+        with gr.Accordion("Generation settings", open=False):
+            defaults = GenerationSettings()
+            system = gr.Textbox(label="System prompt (optional)", lines=2)
+            with gr.Row():
+                max_new_tokens = gr.Slider(
+                    16, 2048, value=defaults.max_new_tokens, step=16, label="Max new tokens"
+                )
+                temperature = gr.Slider(
+                    0,
+                    2,
+                    value=defaults.temperature,
+                    step=0.05,
+                    label="Temperature (0 = greedy, reproducible)",
+                )
+                top_p = gr.Slider(
+                    0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (sampling only)"
+                )
+                repetition_penalty = gr.Slider(
+                    1, 2, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
+                )
+                seed = gr.Number(value=defaults.seed, precision=0, label="Seed (sampling only)")
+        conversation = gr.State(None)
+
+    model_inputs = [
+        base,
+        adapter,
+        load_in_4bit,
+        compare,
+        system,
+        max_new_tokens,
+        temperature,
+        top_p,
+        repetition_penalty,
+        seed,
+    ]
+
+    def make_request(
+        base,
+        adapter,
+        load_in_4bit,
+        compare,
+        system,
+        max_new_tokens,
+        temperature,
+        top_p,
+        repetition_penalty,
+        seed,
+    ) -> ChatRequest:
+        settings = GenerationSettings(
+            int(max_new_tokens),
+            float(temperature),
+            float(top_p),
+            float(repetition_penalty),
+            int(seed or 0),
+        )
+        chosen = None if adapter in (None, "", NO_ADAPTER) else adapter
+        return ChatRequest(base, chosen, load_in_4bit, compare, (system or "").strip(), settings)
+
+    @shows_errors
+    def respond(message, conversation, *values):
+        if not message.strip():
+            raise gr.Error("Type a message first.")
+        request = make_request(*values)
+        conversation = conversation or Conversation()
+        stop_events[conversation.id] = stop_event = threading.Event()
+        yield "", *chat_views(conversation, request), conversation, "Loading model…"
+        chat_model = context.models.get(request.base, request.load_in_4bit)
+        summary = chat_model.loaded.summary()
+        # The conversation is updated in place; each step re-renders it.
+        for _ in stream_chat_turn(
+            context.models, context.db, conversation, message, request, stop_event
+        ):
+            yield "", *chat_views(conversation, request), conversation, summary
+        stop_events.pop(conversation.id, None)
+
+    def stop_reply(conversation):
+        if conversation and conversation.id in stop_events:
+            stop_events[conversation.id].set()
+
+    def new_conversation(adapter, compare):
+        tuned = adapter not in (None, "", NO_ADAPTER)
+        left_label = "Base model" if compare or not tuned else "Fine-tuned"
+        return (gr.Chatbot(value=[], label=left_label), gr.Chatbot(value=[], visible=compare), None)
+
+    outputs = [prompt, left, right, conversation, status]
+    gr.on(
+        [prompt.submit, send.click],
+        respond,
+        [prompt, conversation, *model_inputs],
+        outputs,
+        api_name="chat",
+    )
+    stop.click(stop_reply, conversation, None, concurrency_limit=None, api_name="stop")
+    reset = [left, right, conversation]
+    clear.click(new_conversation, [adapter, compare], reset, api_name="clear")
+    for widget in (base, adapter, compare, load_in_4bit):
+        widget.change(new_conversation, [adapter, compare], reset, api_name=False)
+    refresh.click(
+        lambda: gr.Dropdown(choices=adapter_choices(context)), None, adapter, api_name=False
+    )
