@@ -76,8 +76,16 @@ QWEN2_PRETOKENIZE_REGEX = (
 )
 # chinese.u8 attributions (after "--") that name a classical, public-domain work.
 CLASSICAL_ATTRIBUTIONS = (
-    "《谚语》", "《论语》", "论语", "《菜根谭》", "《增广贤文》", "《道德经》", "荀子", "孟子", "庄子",
-)  # fmt: skip
+    "《谚语》",
+    "《论语》",
+    "论语",
+    "《菜根谭》",
+    "《增广贤文》",
+    "《道德经》",
+    "荀子",
+    "孟子",
+    "庄子",
+)
 
 SEED = 20240601
 HELDOUT_PER_MILLE = 50  # ~5% of documents
@@ -178,7 +186,10 @@ def is_public_domain(attr: str | None, classical_authors: set[str]) -> bool:
 def load_fortunes() -> list[Doc]:
     """Tang 300, Song 100 and the classical part of chinese.u8 from fortunes-zh."""
     docs = []
-    for name, source in (("tang300.u8", "fortunes-zh/tang300"), ("song100.u8", "fortunes-zh/song100")):
+    for name, source in (
+        ("tang300.u8", "fortunes-zh/tang300"),
+        ("song100.u8", "fortunes-zh/song100"),
+    ):
         docs += [Doc(source, normalise_poem(it)) for it in read_fortune_items(FORTUNES_DIR / name)]
     authors = {a for d in docs if (a := poem_author(d.text))}
     kept = skipped = 0
@@ -191,7 +202,12 @@ def load_fortunes() -> list[Doc]:
         body = [line for line in lines if not line.startswith("--")]
         docs.append(Doc("fortunes-zh/chinese", "\n".join(body + [f"——{attr}"])))
         kept += 1
-    log.info("fortunes-zh: %d anthology authors; chinese.u8 kept %d items, excluded %d", len(authors), kept, skipped)
+    log.info(
+        "fortunes-zh: %d anthology authors; chinese.u8 kept %d items, excluded %d",
+        len(authors),
+        kept,
+        skipped,
+    )
     return docs
 
 
@@ -228,7 +244,9 @@ def load_project_text(corpus_dir: Path) -> list[Doc]:
             continue
         messages = json.loads(line).get("messages")
         if not messages or not all({"role", "content"} <= set(m) for m in messages):
-            raise SystemExit(f"{path}:{lineno}: expected {{'messages': [{{'role', 'content'}}, ...]}}")
+            raise SystemExit(
+                f"{path}:{lineno}: expected {{'messages': [{{'role', 'content'}}, ...]}}"
+            )
         docs.append(Doc("project/chat_general.jsonl", render_chatml(messages).rstrip("\n")))
         rows += 1
     log.info("project corpus: chat_general.jsonl -> %d conversations", rows)
@@ -249,16 +267,27 @@ def assemble_corpus(corpus_dir: Path) -> Corpus:
         if doc.text and doc.text not in seen:
             seen.add(doc.text)
             docs.append(doc)
-    corpus = Corpus(train=[d for d in docs if not is_heldout(d)], heldout=[d for d in docs if is_heldout(d)])
+    corpus = Corpus(
+        train=[d for d in docs if not is_heldout(d)], heldout=[d for d in docs if is_heldout(d)]
+    )
     for doc in docs:
-        stats = corpus.sources.setdefault(doc.source, {"documents": 0, "characters": 0, "heldout_documents": 0})
+        stats = corpus.sources.setdefault(
+            doc.source, {"documents": 0, "characters": 0, "heldout_documents": 0}
+        )
         stats["documents"] += 1
         stats["characters"] += len(doc.text)
         stats["heldout_documents"] += is_heldout(doc)
     for source, stats in corpus.sources.items():
-        log.info("corpus %-28s %5d docs %8d chars (%d held out)", source, stats["documents"],
-                 stats["characters"], stats["heldout_documents"])  # fmt: skip
-    log.info("corpus total: %d train docs, %d held-out docs", len(corpus.train), len(corpus.heldout))
+        log.info(
+            "corpus %-28s %5d docs %8d chars (%d held out)",
+            source,
+            stats["documents"],
+            stats["characters"],
+            stats["heldout_documents"],
+        )
+    log.info(
+        "corpus total: %d train docs, %d held-out docs", len(corpus.train), len(corpus.heldout)
+    )
     return corpus
 
 
@@ -269,13 +298,22 @@ def assemble_corpus(corpus_dir: Path) -> Corpus:
 
 def train_tokenizer(texts: list[str]) -> Tokenizer:
     """Byte-level BPE with exactly Qwen2Tokenizer's normaliser, pre-tokeniser and decoder."""
-    tok = Tokenizer(BPE(unk_token=None, continuing_subword_prefix="", end_of_word_suffix="",
-                        fuse_unk=False, byte_fallback=False))  # fmt: skip
+    tok = Tokenizer(
+        BPE(
+            unk_token=None,
+            continuing_subword_prefix="",
+            end_of_word_suffix="",
+            fuse_unk=False,
+            byte_fallback=False,
+        )
+    )
     tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])  # fmt: skip
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = BpeTrainer(
         vocab_size=VOCAB_SIZE,
@@ -295,10 +333,16 @@ def save_tokenizer(tok: Tokenizer, out: Path) -> None:
     tok.save(str(out / "tokenizer.json"))
     tok.model.save(str(out))  # vocab.json, merges.txt
     added = {
-        str(tok.token_to_id(t)): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
-                                  "single_word": False, "special": True}
+        str(tok.token_to_id(t)): {
+            "content": t,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": True,
+        }
         for t in SPECIAL_TOKENS
-    }  # fmt: skip
+    }
     config = {
         "tokenizer_class": "Qwen2Tokenizer",
         "added_tokens_decoder": added,
@@ -313,7 +357,9 @@ def save_tokenizer(tok: Tokenizer, out: Path) -> None:
         "model_max_length": 2048,
         "chat_template": CHAT_TEMPLATE,
     }
-    (out / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n")
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(config, ensure_ascii=False, indent=2) + "\n"
+    )
     (out / "chat_template.jinja").write_text(CHAT_TEMPLATE)
 
 
@@ -327,17 +373,26 @@ ROUND_TRIP_TEXTS = [
 ]
 
 
-def verify_tokenizer(out: Path) -> None:
+def check_round_trips(hf_tok, tok: Tokenizer, texts: list[str]) -> None:
+    """decode(encode(x)) == x through AutoTokenizer, with the same ids as tokenizer.json."""
+    for text in texts:
+        ids = hf_tok.encode(text, add_special_tokens=False)
+        back = hf_tok.decode(ids)
+        if not ids or back != text:
+            raise SystemExit(f"tokenizer round trip failed: {text!r} -> {ids} -> {back!r}")
+        if ids != tok.encode(text, add_special_tokens=False).ids:
+            raise SystemExit(f"AutoTokenizer and tokenizer.json disagree on {text!r}")
+
+
+def verify_tokenizer(out: Path, corpus_texts: list[str]) -> None:
     """Load the folder as the app will and fail loudly on any lossy round trip."""
     from transformers import AutoTokenizer
 
     hf_tok = AutoTokenizer.from_pretrained(out)
     log.info("AutoTokenizer loaded %s (vocab %d)", type(hf_tok).__name__, len(hf_tok))
-    for text in ROUND_TRIP_TEXTS:
-        ids = hf_tok.encode(text, add_special_tokens=False)
-        back = hf_tok.decode(ids)
-        if not ids or back != text:
-            raise SystemExit(f"tokenizer round trip failed: {text!r} -> {ids} -> {back!r}")
+    check_round_trips(
+        hf_tok, Tokenizer.from_file(str(out / "tokenizer.json")), ROUND_TRIP_TEXTS + corpus_texts
+    )
     for token in SPECIAL_TOKENS:
         ids = hf_tok.encode(token, add_special_tokens=False)
         if ids != [hf_tok.convert_tokens_to_ids(token)]:
@@ -348,8 +403,10 @@ def verify_tokenizer(out: Path) -> None:
         raise SystemExit(f"chat template renders {rendered!r}, expected {render_chatml(chat)!r}")
     if hf_tok.eos_token != IM_END or hf_tok.pad_token != ENDOFTEXT or hf_tok.bos_token is not None:
         raise SystemExit(f"special tokens wrong: eos={hf_tok.eos_token} pad={hf_tok.pad_token}")
-    log.info("tokenizer verified: %d round trips exact, specials single ids, chat template ok",
-             len(ROUND_TRIP_TEXTS))  # fmt: skip
+    log.info(
+        "tokenizer verified: %d round trips exact, specials single ids, chat template ok",
+        len(ROUND_TRIP_TEXTS) + len(corpus_texts),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -373,7 +430,9 @@ def build_model(tok: Tokenizer):
     torch.manual_seed(SEED)
     model = Qwen2ForCausalLM(config)
     n_params = sum(p.numel() for p in model.parameters())  # tied weights counted once
-    log.info("model: Qwen2ForCausalLM %s, %d parameters (%.2f M)", MODEL_SHAPE, n_params, n_params / 1e6)
+    log.info(
+        "model: Qwen2ForCausalLM %s, %d parameters (%.2f M)", MODEL_SHAPE, n_params, n_params / 1e6
+    )
     return model
 
 
@@ -434,7 +493,10 @@ def make_optimizer(model) -> torch.optim.AdamW:
     """AdamW; no weight decay on norms and biases (decaying a gain towards 0 only hurts)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": WEIGHT_DECAY},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=PEAK_LR, betas=(0.9, 0.95), eps=1e-8)
 
 
@@ -453,6 +515,7 @@ class TrainResult:
     wall_seconds: float = 0.0
     best_step: int = 0
     best_heldout_nll: float = float("inf")
+    epochs: int = 0  # passes over the training documents started
     final_train_loss: float = float("nan")  # mean over the last 20 steps
     history: list[dict] = field(default_factory=list)
 
@@ -460,24 +523,43 @@ class TrainResult:
 def evaluate_and_keep_best(model, result: TrainResult, heldout, train_probe, recent, best):
     heldout_nll, train_nll = mean_nll(model, heldout), mean_nll(model, train_probe)
     avg = sum(recent) / len(recent) if recent else float("nan")
-    result.history.append({"step": result.steps, "tokens": result.tokens_seen, "train_loss": avg,
-                           "train_probe_nll": train_nll, "heldout_nll": heldout_nll})  # fmt: skip
+    result.history.append(
+        {
+            "step": result.steps,
+            "tokens": result.tokens_seen,
+            "train_loss": None if math.isnan(avg) else avg,  # JSON has no NaN
+            "train_probe_nll": train_nll,
+            "heldout_nll": heldout_nll,
+        }
+    )
     improved = heldout_nll < result.best_heldout_nll
     if improved:
         result.best_heldout_nll, result.best_step = heldout_nll, result.steps
         best.clear()
         best.update({k: v.detach().clone() for k, v in model.state_dict().items()})
-    log.info("step %5d | tokens %8d | train loss %.3f | train-probe nll %.3f | held-out nll %.3f "
-             "(ppl %.1f)%s", result.steps, result.tokens_seen, avg, train_nll, heldout_nll,
-             math.exp(heldout_nll), " *best*" if improved else "")  # fmt: skip
+    log.info(
+        "step %5d | tokens %8d | train loss %.3f | train-probe nll %.3f | held-out nll %.3f "
+        "(ppl %.1f)%s",
+        result.steps,
+        result.tokens_seen,
+        avg,
+        train_nll,
+        heldout_nll,
+        math.exp(heldout_nll),
+        " *best*" if improved else "",
+    )
 
 
-def pretrain(model, train_ids, heldout_ids, eos_id: int, minutes: float, peak_lr: float) -> TrainResult:
+def pretrain(
+    model, train_ids, heldout_ids, eos_id: int, minutes: float, peak_lr: float
+) -> TrainResult:
     """Train for `minutes` of wall clock; the model ends holding the best held-out weights."""
     torch.manual_seed(SEED)
     heldout = eval_chunks(heldout_ids, eos_id)
-    # a same-sized slice of training text, to show train and held-out NLL side by side
-    train_probe = eval_chunks(train_ids, eos_id)[: len(heldout)]
+    # as many training chunks, spread evenly over the stream (the first ones are all Tang
+    # poems), to show train and held-out NLL side by side
+    train_chunks = eval_chunks(train_ids, eos_id)
+    train_probe = train_chunks[:: max(1, len(train_chunks) // len(heldout))][: len(heldout)]
     optimizer, result, best, recent = make_optimizer(model), TrainResult(), {}, []
     budget, eval_every = minutes * 60, max(15.0, minutes * 60 / 15)
     start = next_eval = time.monotonic()
@@ -489,7 +571,7 @@ def pretrain(model, train_ids, heldout_ids, eos_id: int, minutes: float, peak_lr
         if now >= next_eval:
             evaluate_and_keep_best(model, result, heldout, train_probe, recent, best)
             next_eval = time.monotonic() + eval_every
-        step_start = time.monotonic()
+        step_start, result.epochs = time.monotonic(), epoch + 1
         for group in optimizer.param_groups:
             group["lr"] = lr_at(result.steps, (now - start) / budget, peak_lr)
         loss = model(input_ids=batch, labels=batch).loss
@@ -501,11 +583,21 @@ def pretrain(model, train_ids, heldout_ids, eos_id: int, minutes: float, peak_lr
         result.steps, result.tokens_seen = result.steps + 1, result.tokens_seen + batch.numel()
         result.train_seconds += time.monotonic() - step_start
     evaluate_and_keep_best(model, result, heldout, train_probe, recent, best)
-    result.wall_seconds, result.final_train_loss = time.monotonic() - start, sum(recent) / len(recent)
+    result.wall_seconds, result.final_train_loss = (
+        time.monotonic() - start,
+        sum(recent) / len(recent) if recent else float("nan"),
+    )
     model.load_state_dict(best)
-    log.info("trained %d steps (%d epochs started), %d tokens, %.0f tokens/s; best held-out nll "
-             "%.3f at step %d", result.steps, epoch + 1, result.tokens_seen,
-             result.tokens_seen / result.train_seconds, result.best_heldout_nll, result.best_step)  # fmt: skip
+    log.info(
+        "trained %d steps (%d epochs started), %d tokens, %.0f tokens/s; best held-out nll "
+        "%.3f at step %d",
+        result.steps,
+        result.epochs,
+        result.tokens_seen,
+        result.tokens_seen / result.train_seconds,
+        result.best_heldout_nll,
+        result.best_step,
+    )
     return result
 
 
@@ -528,22 +620,30 @@ def save_model(model, tok: Tokenizer, out: Path) -> int:
         repetition_penalty=1.1,
     )
     model.save_pretrained(out)
+    (out / "model.safetensors").chmod(0o644)  # save_pretrained writes it owner-only
     size = (out / "model.safetensors").stat().st_size
     log.info("saved model.safetensors: %d bytes (%.1f MB)", size, size / 1e6)
     if size > MAX_MODEL_BYTES:
-        raise SystemExit(f"model.safetensors is {size} bytes, over the {MAX_MODEL_BYTES} byte limit")
+        raise SystemExit(
+            f"model.safetensors is {size} bytes, over the {MAX_MODEL_BYTES} byte limit"
+        )
     return size
 
 
 def generate(model, hf_tok, prompt: str, is_chat: bool, max_new_tokens: int = 80) -> str:
     """Greedy decoding with the shipped generation_config; only the new tokens, decoded."""
     if is_chat:
-        prompt = hf_tok.apply_chat_template([{"role": "user", "content": prompt}],
-                                            tokenize=False, add_generation_prompt=True)  # fmt: skip
+        prompt = hf_tok.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
     ids = torch.tensor([hf_tok.encode(prompt, add_special_tokens=False)])
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                             max_new_tokens=max_new_tokens)  # fmt: skip
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+        )
     return hf_tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
 
@@ -560,7 +660,9 @@ def verify_saved(out: Path, heldout_ids: list[list[int]]) -> tuple[float, list[d
         samples.append({"kind": kind, "prompt": prompt, "chatml": is_chat, "output": text})
         log.info("sample [%s] %r -> %r", kind, prompt, text)
     if not CJK_CHAR.search(samples[1]["output"]):
-        raise SystemExit(f"greedy generation after a ChatML prompt gave no Chinese: {samples[1]['output']!r}")
+        raise SystemExit(
+            f"greedy generation after a ChatML prompt gave no Chinese: {samples[1]['output']!r}"
+        )
     log.info("reloaded from %s offline: held-out perplexity %.2f", out, math.exp(nll))
     return nll, samples
 
@@ -570,11 +672,22 @@ def verify_saved(out: Path, heldout_ids: list[list[int]]) -> tuple[float, list[d
 # ---------------------------------------------------------------------------
 
 
-def build_info(args, corpus: Corpus, token_counts: dict, tok: Tokenizer, model, size: int,
-               result: TrainResult, heldout_nll: float, samples: list[dict]) -> dict:  # fmt: skip
+def build_info(
+    args,
+    corpus: Corpus,
+    token_counts: dict,
+    tok: Tokenizer,
+    model,
+    size: int,
+    result: TrainResult,
+    heldout_nll: float,
+    samples: list[dict],
+) -> dict:
     sources = {s: {**stats, "tokens": token_counts[s]} for s, stats in corpus.sources.items()}
     return {
-        "rebuild_command": f"python data/build_demo_model.py --minutes {args.minutes:g} --out {args.out}",
+        "rebuild_command": (
+            f"python data/build_demo_model.py --minutes {args.minutes:g} --out {args.out}"
+        ),
         "seed": SEED,
         "corpus": {
             "sources": sources,
@@ -583,34 +696,70 @@ def build_info(args, corpus: Corpus, token_counts: dict, tok: Tokenizer, model, 
             "total_characters": sum(s["characters"] for s in sources.values()),
             "total_tokens": sum(token_counts.values()),
         },
-        "tokenizer": {"type": "byte-level BPE (Qwen2 pre-tokenisation)", "vocab_size": tok.get_vocab_size(),
-                      "special_tokens": {t: tok.token_to_id(t) for t in SPECIAL_TOKENS}},  # fmt: skip
-        "model": {"architecture": "Qwen2ForCausalLM", **MODEL_SHAPE, "vocab_size": tok.get_vocab_size(),
-                  "parameters": sum(p.numel() for p in model.parameters()), "dtype": "float32",
-                  "model_safetensors_bytes": size},  # fmt: skip
-        "training": {
-            "minutes_budget": args.minutes, "wall_seconds": round(result.wall_seconds, 1),
-            "train_seconds": round(result.train_seconds, 1), "steps": result.steps,
-            "tokens_seen": result.tokens_seen, "seq_len": SEQ_LEN, "batch_size": BATCH_SIZE,
-            "peak_lr": args.lr, "tokens_per_second": round(result.tokens_seen / result.train_seconds),
-            "best_step": result.best_step, "final_train_loss": round(result.final_train_loss, 4),
-            "heldout_nll": round(heldout_nll, 4), "heldout_perplexity": round(math.exp(heldout_nll), 2),
-            "torch_threads": torch.get_num_threads(), "history": result.history,
-        },  # fmt: skip
+        "tokenizer": {
+            "type": "byte-level BPE (Qwen2 pre-tokenisation)",
+            "vocab_size": tok.get_vocab_size(),
+            "special_tokens": {t: tok.token_to_id(t) for t in SPECIAL_TOKENS},
+        },
+        "model": {
+            "architecture": "Qwen2ForCausalLM",
+            **MODEL_SHAPE,
+            "vocab_size": tok.get_vocab_size(),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "dtype": "float32",
+            "model_safetensors_bytes": size,
+        },
+        "training": training_figures(args, result, heldout_nll),
         "samples": samples,
+    }
+
+
+def training_figures(args, result: TrainResult, heldout_nll: float) -> dict:
+    return {
+        "minutes_budget": args.minutes,
+        "wall_seconds": round(result.wall_seconds, 1),
+        "train_seconds": round(result.train_seconds, 1),
+        "steps": result.steps,
+        "tokens_seen": result.tokens_seen,
+        "seq_len": SEQ_LEN,
+        "batch_size": BATCH_SIZE,
+        "peak_lr": args.lr,
+        "tokens_per_second": round(result.tokens_seen / result.train_seconds),
+        "best_step": result.best_step,
+        "final_train_loss": round(result.final_train_loss, 4),
+        "heldout_nll": round(heldout_nll, 4),
+        "heldout_perplexity": round(math.exp(heldout_nll), 2),
+        "torch_threads": torch.get_num_threads(),
+        "epochs": result.epochs,
+        "history": result.history,
     }
 
 
 def write_model_card(out: Path, info: dict) -> None:
     (out / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     c, m, t = info["corpus"], info["model"], info["training"]
-    rows = "\n".join(f"| {s} | {v['documents']} | {v['heldout_documents']} | {v['characters']:,} | {v['tokens']:,} |"
-                     for s, v in c["sources"].items())  # fmt: skip
-    samples = "\n\n".join(f"**{s['kind']}**\n\n```text\n{s['prompt']}\n```\n\n→\n\n```text\n{s['output']}\n```"
-                          for s in info["samples"])  # fmt: skip
-    card = MODEL_CARD.format(c=c, m=m, t=t, rows=rows, samples=samples, info=info,
-                             params_m=m["parameters"] / 1e6, size_mb=m["model_safetensors_bytes"] / 1e6,
-                             minutes=t["wall_seconds"] / 60, vocab=info["tokenizer"]["vocab_size"])  # fmt: skip
+    rows = "\n".join(
+        f"| {s} | {v['documents']:,} | {v['heldout_documents']:,} "
+        f"| {v['characters']:,} | {v['tokens']:,} |"
+        for s, v in c["sources"].items()
+    )
+    samples = "\n\n".join(
+        f"**{s['kind']}**\n\n```text\n{s['prompt'].strip()}\n```\n\n→\n\n"
+        f"```text\n{s['output'].strip() or '(nothing: the model ended the text at once)'}\n```"
+        for s in info["samples"]
+    )
+    card = MODEL_CARD.format(
+        c=c,
+        m=m,
+        t=t,
+        rows=rows,
+        samples=samples,
+        info=info,
+        params_m=m["parameters"] / 1e6,
+        size_mb=m["model_safetensors_bytes"] / 1e6,
+        minutes=t["wall_seconds"] / 60,
+        vocab=info["tokenizer"]["vocab_size"],
+    )
     (out / "README.md").write_text(card)
     log.info("wrote %s and %s", out / "README.md", out / "build_info.json")
 
@@ -639,14 +788,18 @@ so LoRA settings carry over to real models unchanged.
 | parameters | {m[parameters]:,} ({params_m:.2f} M; embeddings tied) |
 | model.safetensors | {m[model_safetensors_bytes]:,} bytes ({size_mb:.1f} MB, float32) |
 | shape | hidden {m[hidden_size]}, {m[num_hidden_layers]} layers, {m[num_attention_heads]} heads, \
-{m[num_key_value_heads]} KV heads, MLP {m[intermediate_size]}, context {m[max_position_embeddings]} |
-| tokenizer | byte-level BPE with Qwen2 pre-tokenisation, vocab {vocab:,}; `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` |
-| training time | {minutes:.1f} min wall clock ({t[torch_threads]} CPU threads), {t[steps]:,} steps |
-| tokens seen | {t[tokens_seen]:,} ({t[batch_size]} × {t[seq_len]}-token packed sequences per step, \
-{t[tokens_per_second]:,} tokens/s) |
+{m[num_key_value_heads]} KV heads, MLP {m[intermediate_size]}, \
+context {m[max_position_embeddings]} |
+| tokenizer | byte-level BPE with Qwen2 pre-tokenisation, vocab {vocab:,}; \
+`<|endoftext|>`, `<|im_start|>`, `<|im_end|>` |
+| training time | {minutes:.1f} min wall clock ({t[torch_threads]} CPU threads), \
+{t[steps]:,} steps, {t[epochs]} passes over the training text |
+| tokens seen | {t[tokens_seen]:,} ({t[batch_size]} × {t[seq_len]}-token packed sequences \
+per step, {t[tokens_per_second]:,} tokens/s) |
 | final train loss | {t[final_train_loss]:.3f} (mean of the last 20 steps) |
-| **held-out perplexity** | **{t[heldout_perplexity]:.2f}** (exp of token-weighted mean NLL {t[heldout_nll]:.3f} over \
-the held-out slice; weights from step {t[best_step]}, the best held-out loss) |
+| **held-out perplexity** | **{t[heldout_perplexity]:.2f}** (exp of the token-weighted mean \
+NLL {t[heldout_nll]:.3f} over the held-out slice; weights from step {t[best_step]}, the best \
+held-out loss) |
 
 ## Training data
 
@@ -654,13 +807,15 @@ the held-out slice; weights from step {t[best_step]}, the best held-out loss) |
 |---|---|---|---|---|
 {rows}
 
-{c[train_documents]:,} training and {c[heldout_documents]:,} held-out documents, {c[total_characters]:,} characters,
-{c[total_tokens]:,} tokens. About 5% of documents are held out by a seeded hash of their text.
+{c[train_documents]:,} training and {c[heldout_documents]:,} held-out documents, \
+{c[total_characters]:,} characters, {c[total_tokens]:,} tokens. About 5% of documents are held
+out by a seeded hash of their text.
 
 - `fortunes-zh/*`: classical texts in the public domain from Debian's `fortunes-zh` package
-  (packaging GPL-3+): Tang 300 and Song 100 poems, and from `chinese` only items attributed to
-  《谚语》, 《论语》, 《菜根谭》, 《增广贤文》, 《道德经》, 荀子, 孟子, 庄子, or poems by an author of
-  the two anthologies. Modern (copyrighted) authors and the Debian manual excerpts are excluded.
+  (packaging GPL-3+): Tang 300 and Song 100 poems, and from `chinese` only items
+  attributed to 《谚语》, 《论语》, 《菜根谭》, 《增广贤文》, 《道德经》, 荀子, 孟子, 庄子,
+  or poems by an author of the two anthologies. Modern (copyrighted) authors and the Debian
+  manual excerpts are excluded.
 - `project/*`: ftstudio's own everyday Chinese/English text and general chat transcripts, the
   chats rendered in ChatML. ftstudio's fine-tuning and probe data are never used.
 
@@ -674,7 +829,8 @@ ChatML without a default system prompt; generation stops at `<|im_end|>` or `<|e
 <|im_start|>assistant
 ```
 
-`generation_config.json`: greedy (`do_sample: false`), `repetition_penalty: 1.1`, `max_new_tokens: 256`.
+`generation_config.json`: greedy (`do_sample: false`), `repetition_penalty: 1.1`,
+`max_new_tokens: 256`.
 
 ## Sample generations (greedy, 80 new tokens at most)
 
@@ -704,9 +860,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=35.0, help="pretraining wall-clock budget")
     parser.add_argument("--out", type=Path, default=Path("data/demo-model"), help="output folder")
     parser.add_argument("--lr", type=float, default=PEAK_LR, help="peak learning rate")
-    parser.add_argument("--corpus-dir", type=Path, default=PROJECT_CORPUS_DIR,
-                        help="folder with the project's everyday_*.txt and chat_general.jsonl")  # fmt: skip
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--corpus-dir",
+        type=Path,
+        default=PROJECT_CORPUS_DIR,
+        help="folder with the project's everyday_*.txt and chat_general.jsonl",
+    )
+    args = parser.parse_args(argv)
+    if args.minutes <= 0:
+        parser.error(f"--minutes must be positive, got {args.minutes}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -718,11 +881,11 @@ def main(argv: list[str] | None = None) -> None:
     corpus = assemble_corpus(args.corpus_dir)
     tok = train_tokenizer([d.text for d in corpus.train])
     save_tokenizer(tok, args.out)
-    verify_tokenizer(args.out)
+    verify_tokenizer(args.out, [d.text for d in corpus.train + corpus.heldout])
 
     train_ids, heldout_ids = encode_docs(tok, corpus.train), encode_docs(tok, corpus.heldout)
     token_counts = dict.fromkeys(corpus.sources, 0)
-    for doc, ids in zip(corpus.train + corpus.heldout, train_ids + heldout_ids):
+    for doc, ids in zip(corpus.train + corpus.heldout, train_ids + heldout_ids, strict=True):
         token_counts[doc.source] += len(ids)
     log.info("tokens: %d train, %d held out", sum(map(len, train_ids)), sum(map(len, heldout_ids)))
 

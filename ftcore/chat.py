@@ -64,8 +64,10 @@ class ModelCache:
 
     def get(self, base: str, load_in_4bit: bool = False) -> ChatModel:
         with self._lock:
-            if self._key != (base, load_in_4bit):
-                self._model = None  # free the previous model before loading the next
+            if self._key != (base, load_in_4bit) or self._model is None:
+                # Free the previous model before loading the next; a failed load leaves
+                # the cache empty rather than pointing at the old key.
+                self._key, self._model = None, None
                 self._model = ChatModel(load_model(base, load_in_4bit=load_in_4bit))
                 self._key = (base, load_in_4bit)
             return self._model

@@ -13,7 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from ftcore import __version__
+from ftcore.data.cli import add_data_commands
 from ftcore.errors import FtcoreError
+from ftcore.metrics.cli import add_score_command
+from ftcore.training.cli import add_training_commands
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="show the workspace, database and models")
     info.add_argument("--home", help="workspace folder (default: $FTSTUDIO_HOME or ./workspace)")
     info.set_defaults(run=run_info)
+
+    add_data_commands(commands)
+    add_training_commands(commands)
+    add_score_command(commands)
     return parser
 
 

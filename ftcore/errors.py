@@ -39,6 +39,34 @@ class WorkspaceError(FtcoreError):
     """The workspace folder or its database cannot be used."""
 
 
+class DataError(FtcoreError):
+    """An input file or a dataset version cannot be used; the message names the file."""
+
+
+class SealedSplitError(DataError):
+    """The sealed test split was asked for without saying so explicitly (allow_test=True)."""
+
+
+class DatasetNotFoundError(DataError):
+    """A dataset version folder, or its train.jsonl, does not exist."""
+
+
+class EmptyDatasetError(DataError):
+    """A dataset version holds no conversation that can be trained on."""
+
+
+class EmptyPredictionsError(DataError):
+    """A predictions file or list holds no row that can be scored."""
+
+
+class RunError(FtcoreError):
+    """A training run cannot be started, resumed or stopped in its run folder."""
+
+
+class GpuOutOfMemoryError(FtcoreError):
+    """Training ran out of GPU memory; the message says which setting to change."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean X?' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(name, list(choices), n=1)

@@ -31,6 +31,53 @@ def create_chat_turns(db: sqlite_utils.Database) -> None:
     db["chat_turns"].create_index(["conversation_id"])
 
 
+def create_runs(db: sqlite_utils.Database) -> None:
+    """Training runs, so the Train tab and `ftcore runs list` find every run after a restart."""
+    db["runs"].create(
+        {
+            "id": int,
+            "name": str,
+            "run_dir": str,  # absolute path of the run folder, one row per folder
+            "base_model": str,
+            "dataset_dir": str,
+            "method": str,  # lora, qlora or full
+            "state": str,  # queued, running, stopping, completed, stopped, early_stopped, failed
+            "created_at": str,
+            "finished_at": str,
+            "best_val_loss": float,
+            "steps": int,  # optimizer steps done
+            "total_steps": int,
+            "error": str,  # why a failed run failed
+            "config_json": str,  # the run's TrainConfig, as in its config.yaml
+        },
+        pk="id",
+        not_null={"name", "run_dir", "base_model", "dataset_dir", "method", "state", "created_at"},
+    )
+    db["runs"].create_index(["run_dir"], unique=True)
+
+
+def create_dataset_versions(db: sqlite_utils.Database) -> None:
+    """Prepared dataset versions, so every split a run or evaluation used can be found."""
+    db["dataset_versions"].create(
+        {
+            "id": int,
+            "name": str,  # the dataset's name; versions of one name are numbered 1, 2, …
+            "version": int,
+            "path": str,  # absolute path of the version folder, one row per folder
+            "content_hash": str,  # sha256 of inputs, settings and written rows
+            "created_at": str,
+            "counts_json": str,  # rows after each stage and per split
+            "manifest_json": str,
+        },
+        pk="id",
+        not_null={"name", "version", "path", "content_hash", "created_at"},
+    )
+    db["dataset_versions"].create_index(["path"], unique=True)
+    db["dataset_versions"].create_index(["name", "version"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     create_chat_turns,
+    create_runs,
+    create_dataset_versions,
 ]

@@ -11,12 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftcore.data.samples import DATA_DIR
 from ftcore.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL_NAME = "demo"
-DEMO_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "demo-model"
+DEMO_MODEL_DIR = DATA_DIR / "demo-model"
 
 
 def resolve_model_source(name_or_path: str) -> str:

@@ -9,6 +9,16 @@ import pytest
 # Tests never reach the Hub: everything they load ships with the repo or is built here.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The models in tests are tiny: one thread per process avoids two threads fighting over
+# two cores (about 10x slower under contention) and leaves a core to the app server and
+# training jobs, which inherit this environment.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -27,39 +37,56 @@ def demo_chat_model():
     return ChatModel(load_model("demo", device="cpu"))
 
 
-def make_lora_adapter(out_dir, seed: int):
-    """Save a LoRA adapter for the demo model whose weights are random, not the usual
-    zero init, so that it really changes the model's outputs."""
+def make_lora_adapter(out_dir, data_file: str, steps: int = 40):
+    """Train a small LoRA adapter on the demo model for a few steps on `data_file` (an
+    alpaca JSONL under data/) and save it: a real adapter whose replies differ from the
+    base model's, built in seconds."""
+    import json
+    from pathlib import Path
+
     import torch
     from peft import LoraConfig, get_peft_model
 
+    from ftcore.chat_format import IGNORE_INDEX, encode_for_training
+    from ftcore.data.formats import alpaca_to_messages
     from ftcore.models import load_model
 
-    torch.manual_seed(seed)
-    base = load_model("demo", device="cpu").model
-    config = LoraConfig(
-        r=8,
-        lora_alpha=32,
-        target_modules=["q_proj", "v_proj", "down_proj"],
-        init_lora_weights=False,
-    )
-    model = get_peft_model(base, config)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "lora_B" in name:
-                parameter.normal_(0, 0.5)
+    torch.manual_seed(0)
+    loaded = load_model("demo", device="cpu")
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj", "down_proj"])
+    model = get_peft_model(loaded.model, config)
+    rows = Path(__file__).resolve().parent.parent / "data" / data_file
+    examples = [
+        encode_for_training(loaded.tokenizer, alpaca_to_messages(json.loads(line)))
+        for line in rows.read_text("utf-8").splitlines()[:64]
+    ]
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    for step in range(steps):
+        example = examples[step % len(examples)]
+        labels = torch.tensor([example.labels])
+        loss = model(input_ids=torch.tensor([example.input_ids]), labels=labels).loss
+        assert labels.ne(IGNORE_INDEX).any()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
     model.save_pretrained(out_dir)
     return out_dir
 
 
 @pytest.fixture(scope="session")
 def lora_adapter(tmp_path_factory):
-    return make_lora_adapter(tmp_path_factory.mktemp("adapters") / "greetings-lora", seed=1)
+    return make_lora_adapter(
+        tmp_path_factory.mktemp("adapters") / "greetings-lora",
+        "greetings/spring_festival_greetings.jsonl",
+    )
 
 
 @pytest.fixture(scope="session")
 def other_lora_adapter(tmp_path_factory):
-    return make_lora_adapter(tmp_path_factory.mktemp("adapters") / "other-lora", seed=2)
+    return make_lora_adapter(
+        tmp_path_factory.mktemp("adapters") / "other-lora", "probe/general_probe.jsonl"
+    )
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_chat_endpoint_side_by_side_with_a_trained_adapter(app_server):
         0,
         api_name="/chat",
     )
-    assert text_of(left[1]) and text_of(right[1])
+    assert text_of(left[0]) == text_of(right[0]) == "给老师写一条祝福"
     assert text_of(left[1]) != text_of(right[1])
 
 

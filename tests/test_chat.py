@@ -86,3 +86,14 @@ def test_comparing_without_an_adapter_is_refused(db):
 def test_model_cache_reuses_the_loaded_model():
     cache = ModelCache()
     assert cache.get("demo") is cache.get("demo")
+
+
+def test_a_failed_load_does_not_poison_the_cache():
+    from ftcore.errors import ModelNotFoundError
+
+    cache = ModelCache()
+    first = cache.get("demo")
+    with pytest.raises(ModelNotFoundError):
+        cache.get("./missing-model")
+    assert cache.get("demo") is not first  # loaded again, not a stale or empty entry
+    assert cache.get("demo").loaded.source == "demo"

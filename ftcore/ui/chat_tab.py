@@ -24,6 +24,40 @@ def adapter_choices(context) -> list[str]:
     return [NO_ADAPTER, *(str(path) for path in find_adapters(context.workspace.runs))]
 
 
+def chosen_adapter(adapter: str | None) -> str | None:
+    return None if adapter in (None, "", NO_ADAPTER) else adapter
+
+
+def chat_request(
+    base,
+    adapter,
+    load_in_4bit,
+    compare,
+    system,
+    max_new_tokens,
+    temperature,
+    top_p,
+    repetition_penalty,
+    seed,
+) -> ChatRequest:
+    """The widget values, in the order of `settings_inputs`, as a ChatRequest."""
+    settings = GenerationSettings(
+        int(max_new_tokens),
+        float(temperature),
+        float(top_p),
+        float(repetition_penalty),
+        int(seed or 0),
+    )
+    return ChatRequest(
+        base,
+        chosen_adapter(adapter),
+        bool(load_in_4bit),
+        bool(compare),
+        (system or "").strip(),
+        settings,
+    )
+
+
 def visible_turns(conversation: Conversation, side: str) -> list[dict]:
     """The side's messages as the Chatbot shows them (the system prompt stays hidden)."""
     return [m for m in conversation.sides.get(side, []) if m["role"] != "system"]
@@ -36,17 +70,78 @@ def chat_views(conversation: Conversation, request: ChatRequest) -> tuple[list, 
     return visible_turns(conversation, request.sides()[0]), []
 
 
-def build_chat_tab(context) -> None:
-    stop_events: dict[str, threading.Event] = {}  # conversation id -> its Stop button
+class ChatHandlers:
+    """The tab's event handlers; Stop reaches a running reply through `stop_events`."""
 
-    with gr.Tab("Chat"):
+    def __init__(self, context):
+        self.context = context
+        self.stop_events: dict[str, threading.Event] = {}  # conversation id -> its Stop
+
+    @shows_errors
+    def respond(self, message: str, conversation: Conversation | None, *settings):
+        if not message.strip():
+            raise gr.Error("Type a message first.")
+        request = chat_request(*settings)
+        conversation = conversation or Conversation()
+        self.stop_events[conversation.id] = stop = threading.Event()
+        yield "", *chat_views(conversation, request), conversation, "Loading model…"
+        summary = self.context.models.get(request.base, request.load_in_4bit).loaded.summary()
+        # The conversation is updated in place; each step re-renders it.
+        for _ in stream_chat_turn(
+            self.context.models, self.context.db, conversation, message, request, stop
+        ):
+            yield "", *chat_views(conversation, request), conversation, summary
+        self.stop_events.pop(conversation.id, None)
+
+    def stop(self, conversation: Conversation | None) -> None:
+        if conversation and conversation.id in self.stop_events:
+            self.stop_events[conversation.id].set()
+
+    @staticmethod
+    def new_conversation(adapter: str | None, compare: bool):
+        """Changing model, adapter or mode starts a new conversation."""
+        tuned_alone = chosen_adapter(adapter) and not compare
+        return (
+            gr.Chatbot(value=[], label="Fine-tuned" if tuned_alone else "Base model"),
+            gr.Chatbot(value=[], visible=compare),
+            None,
+        )
+
+
+def settings_accordion() -> list[gr.components.Component]:
+    """System prompt and decoding settings, defaulting to GenerationSettings()."""
+    defaults = GenerationSettings()
+    with gr.Accordion("Generation settings", open=False):
+        system = gr.Textbox(label="System prompt (optional)", lines=2)
+        with gr.Row():
+            widgets = [
+                gr.Slider(16, 2048, value=defaults.max_new_tokens, step=16, label="Max new tokens"),
+                gr.Slider(
+                    0,
+                    2,
+                    value=defaults.temperature,
+                    step=0.05,
+                    label="Temperature (0 = greedy, reproducible)",
+                ),
+                gr.Slider(0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (sampling only)"),
+                gr.Slider(
+                    1, 2, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
+                ),
+                gr.Number(value=defaults.seed, precision=0, label="Seed (sampling only)"),
+            ]
+    return [system, *widgets]
+
+
+def build_chat_tab(context) -> None:
+    handlers = ChatHandlers(context)
+    with gr.Tab("Chat") as tab:
         with gr.Row():
             base = gr.Dropdown(
                 BASE_CHOICES,
                 value="demo",
                 label="Base model",
-                allow_custom_value=True,
                 scale=3,
+                allow_custom_value=True,
                 info="'demo' (embedded), a model folder, or a Hub id",
             )
             adapter = gr.Dropdown(
@@ -61,9 +156,9 @@ def build_chat_tab(context) -> None:
         with gr.Row():
             compare = gr.Checkbox(label="Side by side: base vs fine-tuned on the same prompt")
             load_in_4bit = gr.Checkbox(label="Load in 4-bit (NF4, as QLoRA trains)")
-        status = gr.Markdown("Model loads on the first message.")
+        status = gr.Markdown("The model loads with the first message.")
         with gr.Row():
-            left = gr.Chatbot(label="Reply", height=420, buttons=["copy"])
+            left = gr.Chatbot(label="Base model", height=420, buttons=["copy"])
             right = gr.Chatbot(label="Fine-tuned", height=420, visible=False, buttons=["copy"])
         with gr.Row():
             prompt = gr.Textbox(
@@ -74,105 +169,25 @@ def build_chat_tab(context) -> None:
             )
             send = gr.Button("Send", variant="primary", scale=1)
             stop = gr.Button("Stop", variant="stop", scale=1)
-            clear = gr.Button("Clear", scale=1)
+            clear = gr.Button("Clear", scale=1, elem_id="clear-chat")
         gr.Examples(EXAMPLES, inputs=prompt, label="Try")
-        with gr.Accordion("Generation settings", open=False):
-            defaults = GenerationSettings()
-            system = gr.Textbox(label="System prompt (optional)", lines=2)
-            with gr.Row():
-                max_new_tokens = gr.Slider(
-                    16, 2048, value=defaults.max_new_tokens, step=16, label="Max new tokens"
-                )
-                temperature = gr.Slider(
-                    0,
-                    2,
-                    value=defaults.temperature,
-                    step=0.05,
-                    label="Temperature (0 = greedy, reproducible)",
-                )
-                top_p = gr.Slider(
-                    0.05, 1, value=defaults.top_p, step=0.05, label="Top-p (sampling only)"
-                )
-                repetition_penalty = gr.Slider(
-                    1, 2, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
-                )
-                seed = gr.Number(value=defaults.seed, precision=0, label="Seed (sampling only)")
+        system, *decoding = settings_accordion()
         conversation = gr.State(None)
 
-    model_inputs = [
-        base,
-        adapter,
-        load_in_4bit,
-        compare,
-        system,
-        max_new_tokens,
-        temperature,
-        top_p,
-        repetition_penalty,
-        seed,
-    ]
-
-    def make_request(
-        base,
-        adapter,
-        load_in_4bit,
-        compare,
-        system,
-        max_new_tokens,
-        temperature,
-        top_p,
-        repetition_penalty,
-        seed,
-    ) -> ChatRequest:
-        settings = GenerationSettings(
-            int(max_new_tokens),
-            float(temperature),
-            float(top_p),
-            float(repetition_penalty),
-            int(seed or 0),
-        )
-        chosen = None if adapter in (None, "", NO_ADAPTER) else adapter
-        return ChatRequest(base, chosen, load_in_4bit, compare, (system or "").strip(), settings)
-
-    @shows_errors
-    def respond(message, conversation, *values):
-        if not message.strip():
-            raise gr.Error("Type a message first.")
-        request = make_request(*values)
-        conversation = conversation or Conversation()
-        stop_events[conversation.id] = stop_event = threading.Event()
-        yield "", *chat_views(conversation, request), conversation, "Loading model…"
-        chat_model = context.models.get(request.base, request.load_in_4bit)
-        summary = chat_model.loaded.summary()
-        # The conversation is updated in place; each step re-renders it.
-        for _ in stream_chat_turn(
-            context.models, context.db, conversation, message, request, stop_event
-        ):
-            yield "", *chat_views(conversation, request), conversation, summary
-        stop_events.pop(conversation.id, None)
-
-    def stop_reply(conversation):
-        if conversation and conversation.id in stop_events:
-            stop_events[conversation.id].set()
-
-    def new_conversation(adapter, compare):
-        tuned = adapter not in (None, "", NO_ADAPTER)
-        left_label = "Base model" if compare or not tuned else "Fine-tuned"
-        return (gr.Chatbot(value=[], label=left_label), gr.Chatbot(value=[], visible=compare), None)
-
-    outputs = [prompt, left, right, conversation, status]
+    request_inputs = [base, adapter, load_in_4bit, compare, system, *decoding]
     gr.on(
         [prompt.submit, send.click],
-        respond,
-        [prompt, conversation, *model_inputs],
-        outputs,
+        handlers.respond,
+        [prompt, conversation, *request_inputs],
+        [prompt, left, right, conversation, status],
         api_name="chat",
     )
-    stop.click(stop_reply, conversation, None, concurrency_limit=None, api_name="stop")
+    stop.click(handlers.stop, conversation, None, concurrency_limit=None, api_name="stop")
     reset = [left, right, conversation]
-    clear.click(new_conversation, [adapter, compare], reset, api_name="clear")
+    clear.click(handlers.new_conversation, [adapter, compare], reset, api_name="clear")
     for widget in (base, adapter, compare, load_in_4bit):
-        widget.change(new_conversation, [adapter, compare], reset, api_name=False)
+        widget.change(handlers.new_conversation, [adapter, compare], reset, api_name=False)
+    tab.select(lambda: gr.Dropdown(choices=adapter_choices(context)), None, adapter, api_name=False)
     refresh.click(
         lambda: gr.Dropdown(choices=adapter_choices(context)), None, adapter, api_name=False
     )

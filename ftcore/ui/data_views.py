@@ -1,0 +1,159 @@
+"""Tables and charts of a prepared dataset version, for the Data tab.
+
+Everything here reads a version's manifest (or its files) and only shapes it for display:
+the numbers themselves are computed once, by ftcore.data, and shown the same in the CLI.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ftcore.data.records import Record, Reject
+from ftcore.data.versions import SPLITS
+
+PREVIEW_TEXT_CHARS = 120  # long turns are cut in preview tables, never in the data
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= PREVIEW_TEXT_CHARS else text[:PREVIEW_TEXT_CHARS] + "…"
+
+
+def preview_table(outcomes: list[Record | Reject]) -> pd.DataFrame:
+    """One row per previewed input row: the normalised conversation or why it was rejected."""
+    rows = []
+    for outcome in outcomes:
+        if isinstance(outcome, Reject):
+            rows.append(
+                {
+                    "line": outcome.line,
+                    "status": "rejected",
+                    "conversation": "",
+                    "labels": "",
+                    "problem": f"{outcome.field or 'row'}: {outcome.reason}",
+                }
+            )
+            continue
+        turns = " ⏎ ".join(f"[{m['role']}] {_short(m['content'])}" for m in outcome.messages)
+        labels = ", ".join(f"{key}={value}" for key, value in outcome.labels.items())
+        line = outcome.source.line if outcome.source else None
+        rows.append(
+            {"line": line, "status": "ok", "conversation": turns, "labels": labels, "problem": ""}
+        )
+    return pd.DataFrame(rows, columns=["line", "status", "conversation", "labels", "problem"])
+
+
+def rejects_table(rejects: list[Reject]) -> pd.DataFrame:
+    """Rejected rows as in rejected.jsonl: file, line, field, reason and the raw text."""
+    rows = [
+        {"file": r.file, "line": r.line, "field": r.field, "reason": r.reason, "raw": _short(r.raw)}
+        for r in rejects
+    ]
+    return pd.DataFrame(rows, columns=["file", "line", "field", "reason", "raw"])
+
+
+def cleaning_table(manifest: dict) -> pd.DataFrame:
+    rows = [
+        {
+            "rule": rule,
+            "enabled": info["enabled"],
+            "rows changed": info["rows"],
+            "matches": info["matches"],
+        }
+        for rule, info in manifest["cleaning"].items()
+    ]
+    return pd.DataFrame(rows, columns=["rule", "enabled", "rows changed", "matches"])
+
+
+def _where(row: dict) -> str:
+    return f"{row['file']}:{row['line']}"
+
+
+def clusters_table(clusters: list[dict]) -> pd.DataFrame:
+    """One line per duplicate: the row it duplicates (kept), how alike, and its fate."""
+    columns = ["kept", "kept text", "duplicate", "duplicate text", "kind", "similarity", "dropped"]
+    rows = [
+        {
+            "kept": _where(c["kept"]),
+            "kept text": c["kept"]["text"],
+            "duplicate": _where(m),
+            "duplicate text": m["text"],
+            "kind": m["kind"],
+            "similarity": m["similarity"],
+            "dropped": m["dropped"],
+        }
+        for c in clusters
+        for m in c["members"]
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def split_table(manifest: dict) -> pd.DataFrame:
+    """Rows and length statistics per split."""
+    rows = []
+    for split in SPLITS:
+        info = manifest["splits"][split]
+        length = info["length"]
+        rows.append(
+            {
+                "split": split,
+                "rows": info["rows"],
+                "sealed": info["sealed"],
+                f"mean {length['unit']}": length.get("mean"),
+                f"p95 {length['unit']}": length.get("p95"),
+                "max": length.get("max"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def label_share_figure(manifest: dict, label: str | None):
+    """Share of each value of `label` per split: equal bars mean a well-stratified split."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    labels = [name for name in (label,) if name] or sorted(
+        manifest["splits"]["train"].get("labels", {})
+    )[:1]
+    if not labels:
+        axis.text(0.5, 0.5, "no labels in this dataset", ha="center", va="center")
+        axis.axis("off")
+        return figure
+    name = labels[0]
+    table = pd.DataFrame(
+        {
+            split: pd.Series(manifest["splits"][split]["labels"].get(name, {}), dtype=float)
+            for split in SPLITS
+        }
+    ).fillna(0)
+    (table / table.sum().where(table.sum() > 0, 1)).plot.bar(ax=axis, rot=0, width=0.8)
+    axis.set_ylabel("share of the split's rows")
+    axis.set_title(f"'{name}' per split")
+    figure.tight_layout()
+    return figure
+
+
+def length_figure(manifest: dict):
+    """Share of rows per length bin, one bar per split (bins double: 0, 16, 32, …)."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    columns, unit = {}, "characters"
+    for split in SPLITS:
+        length = manifest["splits"][split]["length"]
+        unit = length["unit"]
+        if "histogram" in length:
+            counts = pd.Series(length["histogram"]["counts"], dtype=float)
+            columns[split] = counts / max(counts.sum(), 1)
+            edges = length["histogram"]["edges"]
+    if not columns:
+        axis.text(0.5, 0.5, "no rows", ha="center", va="center")
+        axis.axis("off")
+        return figure
+    table = pd.DataFrame(columns)
+    table.index = [f"{lo}–{hi}" for lo, hi in zip(edges, [*edges[1:], "∞"], strict=True)]
+    table = table.loc[(table > 0).any(axis=1)]
+    table.plot.bar(ax=axis, rot=30, width=0.8)
+    axis.set_xlabel(f"length ({unit})")
+    axis.set_ylabel("share of the split's rows")
+    figure.tight_layout()
+    return figure

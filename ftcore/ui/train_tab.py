@@ -1,0 +1,251 @@
+"""Train tab: configure a LoRA / QLoRA / full fine-tune, check its memory, run it as a
+background job and watch its curves; a page reload reattaches to the run."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import gradio as gr
+
+from ftcore.data.versions import list_versions
+from ftcore.training import jobs
+from ftcore.training.config import METHODS, PRECISIONS, TrainConfig, command_line
+from ftcore.training.memory import estimate_for_config
+from ftcore.training.outputs import export_merged
+from ftcore.training.presets import KNOB_HELP, PRESETS, STARTER_DESCRIPTION
+from ftcore.training.runfiles import log_tail, read_progress, read_status
+from ftcore.ui import train_views
+from ftcore.ui.chat_tab import BASE_CHOICES
+from ftcore.ui.errors import shows_errors
+
+POLL_SECONDS = 2.0
+# The widgets that make a TrainConfig, in the order the handlers receive them.
+CONFIG_FIELDS = [
+    "base",
+    "data",
+    "method",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "batch_size",
+    "grad_accum",
+    "max_length",
+    "lora_rank",
+    "lora_alpha",
+    "lora_dropout",
+    "eval_every",
+    "early_stopping_patience",
+    "early_stopping_min_delta",
+    "save_every",
+    "gradient_checkpointing",
+    "precision",
+    "group_by_length",
+    "packing",
+    "seed",
+]
+# gr.Number sends floats: cast each field back to the type TrainConfig checks.
+FIELD_TYPES = typing.get_type_hints(TrainConfig)
+
+
+def dataset_choices(context) -> list[tuple[str, str]]:
+    """(label, folder) of each registered dataset version, newest first."""
+    return [
+        (
+            f"{v['name']} v{v['version']} · {v['counts'].get('train')} train / "
+            f"{v['counts'].get('val')} val",
+            v["path"],
+        )
+        for v in list_versions(context.db)
+    ]
+
+
+def run_choices(context) -> list[tuple[str, str]]:
+    return [
+        (f"{r.name} · {r.state} · {r.method}", r.run_dir)
+        for r in jobs.list_runs(context.workspace.root)
+    ]
+
+
+def config_from_widgets(context, values) -> TrainConfig:
+    fields = {
+        name: FIELD_TYPES[name](value) if FIELD_TYPES[name] in (int, float) else value
+        for name, value in zip(CONFIG_FIELDS, values, strict=True)
+    }
+    return TrainConfig(**fields, home=str(context.workspace.root))
+
+
+class TrainHandlers:
+    def __init__(self, context):
+        self.context = context
+
+    def lists(self, run_dir: str | None):
+        runs = run_choices(self.context)
+        newest = runs[0][1] if runs else None
+        return (
+            gr.Dropdown(choices=dataset_choices(self.context)),
+            gr.Dropdown(choices=runs, value=run_dir or newest),
+        )
+
+    @shows_errors
+    def estimate(self, *values) -> str:
+        return estimate_for_config(config_from_widgets(self.context, values)).summary()
+
+    @shows_errors
+    def show_config(self, *values) -> tuple[str, str]:
+        config = config_from_widgets(self.context, values)
+        return config.to_yaml(), command_line(config)
+
+    @shows_errors
+    def start(self, *values):
+        handle = jobs.start_run(config_from_widgets(self.context, values))
+        return gr.Dropdown(choices=run_choices(self.context), value=str(handle.run_dir))
+
+    @shows_errors
+    def stop(self, run_dir: str | None) -> None:
+        if run_dir:
+            jobs.stop_run(run_dir)
+
+    @shows_errors
+    def resume(self, run_dir: str | None):
+        if not run_dir:
+            raise gr.Error("Pick the run to resume.")
+        jobs.resume_run(run_dir)
+        return gr.Dropdown(choices=run_choices(self.context), value=run_dir)
+
+    def refresh(self, run_dir: str | None, drawn: tuple | None):
+        """Status, progress bar, curves and log of the run; the chart is redrawn only
+        when a new step was logged."""
+        status = jobs.run_status(run_dir) if run_dir and read_status(run_dir) else None
+        key = (run_dir, status.step if status else None, status.state if status else None)
+        figure = gr.skip()
+        if key != drawn:
+            figure = train_views.curves_figure(read_progress(run_dir)) if status else None
+        return (
+            train_views.status_markdown(status),
+            train_views.progress_html(status),
+            figure,
+            log_tail(run_dir) if status else "",
+            key,
+        )
+
+    @shows_errors
+    def export(self, run_dir: str | None, out_dir: str) -> str:
+        if not run_dir:
+            raise gr.Error("Pick the run to export.")
+        target = out_dir.strip() or str(Path(run_dir) / "merged")
+        return f"Merged model written to `{export_merged(run_dir, target)}`."
+
+
+def number(name: str, value, **kwargs):
+    return gr.Number(value, label=name.replace("_", " "), info=KNOB_HELP[name], **kwargs)
+
+
+def config_widgets(context) -> dict[str, gr.components.Component]:
+    """One widget per CONFIG_FIELDS entry, defaulting to the starter preset."""
+    d = TrainConfig()
+    w: dict[str, gr.components.Component] = {}
+    with gr.Row():
+        w["base"] = gr.Dropdown(
+            BASE_CHOICES,
+            value=d.base,
+            label="base model",
+            allow_custom_value=True,
+            info=KNOB_HELP["base"],
+        )
+        w["data"] = gr.Dropdown(
+            dataset_choices(context),
+            label="dataset version",
+            allow_custom_value=True,
+            info=KNOB_HELP["data"],
+        )
+        w["method"] = gr.Radio(
+            list(METHODS), value=d.method, label="method", info=KNOB_HELP["method"]
+        )
+    with gr.Row():
+        for name in (
+            "epochs",
+            "max_steps",
+            "learning_rate",
+            "batch_size",
+            "grad_accum",
+            "max_length",
+        ):
+            w[name] = number(name, getattr(d, name))
+    with gr.Accordion("LoRA", open=False), gr.Row():
+        for name in ("lora_rank", "lora_alpha", "lora_dropout"):
+            w[name] = number(name, getattr(d, name))
+    with gr.Accordion("Validation, early stopping and checkpoints", open=False), gr.Row():
+        for name in (
+            "eval_every",
+            "early_stopping_patience",
+            "early_stopping_min_delta",
+            "save_every",
+        ):
+            w[name] = number(name, getattr(d, name))
+    with gr.Accordion("Speed, memory and reproducibility", open=False), gr.Row():
+        for name in ("gradient_checkpointing", "group_by_length", "packing"):
+            w[name] = gr.Checkbox(
+                getattr(d, name), label=name.replace("_", " "), info=KNOB_HELP[name]
+            )
+        w["precision"] = gr.Dropdown(
+            list(PRECISIONS), value=d.precision, label="precision", info=KNOB_HELP["precision"]
+        )
+        w["seed"] = number("seed", d.seed, precision=0)
+    return w
+
+
+def build_train_tab(context) -> None:
+    handlers = TrainHandlers(context)
+    with gr.Tab("Train") as tab:
+        gr.Markdown(f"**Starter preset** — {STARTER_DESCRIPTION}")
+        preset = gr.Radio(list(PRESETS), value="starter", label="preset")
+        widgets = config_widgets(context)
+        with gr.Row():
+            estimate = gr.Button("Estimate GPU memory")
+            show = gr.Button("Show config and command")
+            start = gr.Button("Start training", variant="primary")
+        memory = gr.Markdown()
+        with gr.Accordion("Equivalent config.yaml and command", open=False):
+            command = gr.Code(language="shell", label="command")
+            config_yaml = gr.Code(language="yaml", label="config.yaml")
+        with gr.Row():
+            run = gr.Dropdown(run_choices(context), label="run", scale=4, allow_custom_value=True)
+            stop = gr.Button("Stop", variant="stop", scale=1)
+            resume = gr.Button("Resume", scale=1)
+        status = gr.Markdown()
+        bar = gr.HTML()
+        curves = gr.Plot(label="curves")
+        log = gr.Textbox(label="log tail", lines=8, max_lines=8, autoscroll=True)
+        with gr.Row():
+            export_to = gr.Textbox(label="export folder", placeholder="default: RUN/merged")
+            export = gr.Button("Merge and export")
+        exported = gr.Markdown()
+        drawn = gr.State(None)
+        timer = gr.Timer(POLL_SECONDS)
+
+    inputs = [widgets[name] for name in CONFIG_FIELDS]
+    # Opening the tab (also after a page reload) lists new dataset versions and runs and
+    # reattaches to the newest run.
+    tab.select(handlers.lists, [run], [widgets["data"], run], api_name=False)
+    preset.change(
+        lambda name: [
+            gr.update(value=PRESETS[name].get(f, getattr(TrainConfig(), f)))
+            for f in CONFIG_FIELDS
+            if f not in ("base", "data")
+        ],
+        preset,
+        [widgets[f] for f in CONFIG_FIELDS if f not in ("base", "data")],
+        api_name=False,
+    )
+    estimate.click(handlers.estimate, inputs, memory, api_name="train_memory")
+    show.click(handlers.show_config, inputs, [config_yaml, command], api_name="train_config")
+    start.click(handlers.start, inputs, run, api_name="train_start")
+    stop.click(handlers.stop, run, None, api_name="train_stop")
+    resume.click(handlers.resume, run, run, api_name="train_resume")
+    export.click(handlers.export, [run, export_to], exported, api_name="train_export")
+    refresh_outputs = [status, bar, curves, log, drawn]
+    for trigger in (timer.tick, run.change):
+        trigger(
+            handlers.refresh, [run, drawn], refresh_outputs, api_name=False, show_progress="hidden"
+        )

@@ -1,0 +1,159 @@
+"""Training jobs in their own process (start, stop, kill -9, resume) and the CLI entry points."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from test_training_data import write_dataset
+
+from ftcore.cli import main
+from ftcore.errors import EmptyDatasetError
+from ftcore.training.config import TrainConfig, save_config
+from ftcore.training.jobs import (
+    list_runs,
+    resume_run,
+    run_status,
+    start_run,
+    stop_run,
+    wait_for_run,
+)
+from ftcore.training.registry import registry_at, run_record
+from ftcore.training.runfiles import RunStatus, log_tail, read_progress, write_status
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("data") / "greetings-v1", 48, 16)
+
+
+def job_config(dataset, out, **changes) -> TrainConfig:
+    settings = dict(
+        data=str(dataset),
+        out=str(out),
+        home=str(out.parent / "home"),
+        device="cpu",
+        max_length=128,
+        batch_size=8,
+        learning_rate=2e-3,
+        max_steps=16,
+        save_every=3,
+        eval_every=8,
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
+def wait_for_step(run_dir, step: int, timeout_s: float = 120.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done = [r["step"] for r in read_progress(run_dir) if r["kind"] == "train"]
+        if done and done[-1] >= step:
+            return done[-1]
+        assert run_status(run_dir).active, log_tail(run_dir)
+        time.sleep(0.05)
+    raise AssertionError(f"no step {step} after {timeout_s} s:\n{log_tail(run_dir)}")
+
+
+def train_steps(run_dir) -> list[int]:
+    return [r["step"] for r in read_progress(run_dir) if r["kind"] == "train"]
+
+
+def test_killed_job_is_marked_failed_and_resumes_to_the_same_step_count(dataset, tmp_path):
+    config = job_config(dataset, tmp_path / "killed")
+    handle = start_run(config)
+    assert run_status(handle.run_dir).state in ("queued", "running")
+    wait_for_step(handle.run_dir, 5)
+    os.kill(handle.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while (status := run_status(handle.run_dir)).active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status.state == "failed" and "ended unexpectedly" in status.error
+    with registry_at(config.home) as db:
+        assert run_record(db, handle.run_dir).state == "failed"
+
+    resume_run(handle.run_dir)
+    final = wait_for_run(handle.run_dir, timeout_s=180)
+    assert (final.state, final.step, final.total_steps) == ("completed", 16, 16)
+    assert train_steps(handle.run_dir) == list(range(1, 17))  # redone steps logged once
+    events = [r["event"] for r in read_progress(handle.run_dir) if r["kind"] == "event"]
+    assert events.count("resumed") == 1 and events[-1] == "completed"
+    with registry_at(config.home) as db:
+        assert run_record(db, handle.run_dir).state == "completed"
+
+
+def test_stop_ends_cleanly_with_a_checkpoint_and_resume_finishes(dataset, tmp_path):
+    handle = start_run(job_config(dataset, tmp_path / "stopped"))
+    wait_for_step(handle.run_dir, 2)
+    status = stop_run(handle.run_dir, wait=True)
+    assert status.state == "stopped" and status.error is None
+    assert 2 <= status.step < 16
+    assert (handle.run_dir / f"checkpoints/step-{status.step:06d}").is_dir()
+    assert (handle.run_dir / "last/adapter_model.safetensors").is_file()
+    assert (handle.run_dir / "adapter_model.safetensors").is_file()  # usable after Stop
+    assert "stopping after the current step" not in log_tail(handle.run_dir)  # no signal needed
+
+    resume_run(handle.run_dir)
+    final = wait_for_run(handle.run_dir, timeout_s=180)
+    assert (final.state, final.step) == ("completed", 16)
+    assert train_steps(handle.run_dir) == list(range(1, 17))
+
+
+def test_empty_dataset_is_refused_before_a_process_starts(dataset, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "train.jsonl").write_text("", "utf-8")
+    with pytest.raises(EmptyDatasetError, match="no conversations to train on"):
+        start_run(job_config(empty, tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_job_that_fails_records_why(dataset, tmp_path):
+    handle = start_run(job_config(dataset, tmp_path / "bad-model", base=str(tmp_path / "nope")))
+    status = wait_for_run(handle.run_dir, timeout_s=120)
+    assert status.state == "failed"
+    assert "does not exist" in status.error
+    assert "ftcore train: error: model folder" in log_tail(handle.run_dir)
+
+
+def test_a_running_status_whose_process_is_gone_becomes_failed(dataset, tmp_path):
+    finished = subprocess.run(["true"], check=True)
+    dead_pid = os.getpid() + 1_000_000 if finished.returncode else 2**22 + 1
+    run_dir = tmp_path / "orphan"
+    run_dir.mkdir()
+    config = job_config(dataset, run_dir)
+    save_config(config, run_dir / "config.yaml")
+    write_status(run_dir, RunStatus(str(run_dir), "running", pid=dead_pid, step=4))
+    status = run_status(run_dir)
+    assert (status.state, status.step, status.pid) == ("failed", 4, None)
+    assert run_status(run_dir).state == "failed"  # and it stays so
+
+
+def test_cli_train_runs_and_lists(dataset, tmp_path, capsys):
+    out, home = tmp_path / "cli-run", tmp_path / "home"
+    args = ["train", "--data", str(dataset), "--out", str(out), "--home", str(home)]
+    assert main([*args, "--max-steps", "2", "--batch-size", "8", "--seed", "3"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["state"], summary["steps"], summary["run_dir"]) == ("completed", 2, str(out))
+    assert (out / "adapter_config.json").is_file()
+    assert main(["runs", "list", "--home", str(home)]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("completed") and str(out) in listing
+    assert [r.run_dir for r in list_runs(home)] == [str(out)]
+
+
+def test_cli_config_file_with_overriding_flags(dataset, tmp_path, capsys):
+    path = save_config(job_config(dataset, tmp_path / "from-file"), tmp_path / "run.yaml")
+    assert main(["train", "--config", str(path), "--method", "lorra"]) == 1
+    assert capsys.readouterr().err == (
+        "ftcore train: error: method='lorra' is not allowed: expected one of lora, qlora, "
+        "full. Did you mean 'lora'?\n"
+    )
+    assert main(["train", "--config", str(path), "--data", str(tmp_path / "gone")]) == 1
+    assert "gone does not exist" in capsys.readouterr().err
+
+
+def test_cli_memory_estimate(capsys):
+    assert main(["memory", "--base", "demo", "--batch-size", "4", "--max-length", "2048"]) == 0
+    assert "GB peak" in capsys.readouterr().out

@@ -1,0 +1,138 @@
+"""Memory estimate: model shapes and every part of the estimate, computed by hand."""
+
+import pytest
+from transformers import Qwen2Config
+
+from ftcore.training.config import TrainConfig
+from ftcore.training.memory import (
+    NF4_BYTES,
+    estimate_for_config,
+    estimate_memory,
+    lora_params,
+    model_shape,
+    shape_of,
+)
+from ftcore.training.modeling import ATTENTION_AND_MLP
+from ftcore.training.run import oom_advice
+
+GIB = 2**30
+
+
+@pytest.fixture(scope="module")
+def qwen05b():
+    """Qwen2.5-0.5B's architecture, built by hand (nothing is downloaded)."""
+    config = Qwen2Config(
+        vocab_size=151936,
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+    )
+    return model_shape(config)
+
+
+def qwen_layer(hidden, inter, kv):
+    """Parameters of one Qwen2 decoder layer: q/k/v have biases, two RMSNorms."""
+    attention = (hidden * hidden + hidden) + 2 * (hidden * kv + kv) + hidden * hidden
+    return attention + 3 * hidden * inter + 2 * hidden
+
+
+def test_demo_model_shape_by_hand():
+    shape = shape_of("demo")
+    # vocab 6000, hidden 256, 4 layers, intermediate 704, kv 2 heads x 64; tied embeddings
+    assert shape.n_params == 6000 * 256 + 4 * qwen_layer(256, 704, 128) + 256 == 4_489_472
+    assert shape.linear_params == 4 * (2 * 256 * 256 + 2 * 256 * 128 + 3 * 256 * 704)
+    assert lora_params(shape, 8, ATTENTION_AND_MLP) == 4 * 8 * (
+        2 * 512 + 2 * 384 + 3 * 960
+    )  # r x (in + out) per adapted layer
+    assert (shape.hidden, shape.intermediate, shape.kv_dim, shape.vocab) == (256, 704, 128, 6000)
+
+
+def test_qwen25_05b_shape_by_hand(qwen05b):
+    assert qwen05b.n_params == 151936 * 896 + 24 * qwen_layer(896, 4864, 128) + 896
+    assert qwen05b.n_params == 494_032_768  # the published figure
+    assert lora_params(qwen05b, 8, ATTENTION_AND_MLP) == 4_399_104
+
+
+def lora_layer_bytes(hidden, inter, kv, heads):
+    return 48.8 * hidden + 12.3 * inter + 4.1 * kv + 0.8 * heads  # measured, see memory.py
+
+
+def test_qwen25_05b_lora_batch4_seq2048_by_hand(qwen05b):
+    estimate = estimate_memory(qwen05b, method="lora", batch_size=4, max_length=2048)
+    n, trainable, tokens = 494_032_768, 4_399_104, 4 * 2048
+    assert estimate.trainable_params == trainable
+    assert estimate.weights_gb == pytest.approx(2 * n / GIB)  # bf16 frozen base
+    assert estimate.trainable_gb == pytest.approx(4 * trainable / GIB)
+    assert estimate.gradients_gb == pytest.approx(4 * trainable / GIB)
+    assert estimate.optimizer_gb == pytest.approx(8 * trainable / GIB)
+    per_token = 24 * lora_layer_bytes(896, 4864, 128, 14) + 16 * 896
+    assert estimate.activations_gb == pytest.approx(tokens * per_token / GIB)
+    assert estimate.logits_gb == pytest.approx(tokens * 151936 * 16 / GIB)  # 18.5 GB
+    parts = (
+        estimate.weights_gb + estimate.trainable_gb + estimate.gradients_gb
+        + estimate.optimizer_gb + estimate.activations_gb + estimate.logits_gb
+    )  # fmt: skip
+    assert estimate.overhead_gb == pytest.approx(0.5 + 0.1 * parts)
+    assert estimate.total_gb == pytest.approx(1.1 * parts + 0.5)
+    assert 40 < estimate.total_gb < 45
+    assert estimate.fits == {12: False, 16: False, 24: False, 80: True}
+
+
+def test_suggestions_say_what_each_remedy_brings(qwen05b):
+    estimate = estimate_memory(qwen05b, method="lora", batch_size=4, max_length=2048)
+    single = estimate_memory(qwen05b, method="lora", batch_size=1, max_length=2048)
+    checkpointed = estimate_memory(
+        qwen05b, method="lora", batch_size=4, max_length=2048, gradient_checkpointing=True
+    )
+    assert estimate.suggestions[0] == (
+        f"batch_size=1 with 4x the grad_accum (same effective batch): ~{single.total_gb:.1f} GB"
+    )
+    assert (
+        estimate.suggestions[1] == f"gradient_checkpointing=true: ~{checkpointed.total_gb:.1f} GB"
+    )
+    # On a 0.5B model QLoRA's fp32 hidden states outweigh its smaller weights: not offered.
+    assert not any("qlora" in s for s in estimate.suggestions)
+    together = estimate_memory(
+        qwen05b, method="lora", batch_size=1, max_length=2048, gradient_checkpointing=True
+    )
+    assert estimate.suggestions[2] == f"all of these together: ~{together.total_gb:.1f} GB"
+    assert single.fits[16] and checkpointed.fits[24] and not checkpointed.fits[16]
+    layer = lora_layer_bytes(896, 4864, 128, 14)
+    per_token = 24 * 2 * 896 + layer + 16 * 896  # layer inputs kept, one layer rebuilt
+    assert checkpointed.activations_gb == pytest.approx(4 * 2048 * per_token / GIB)
+
+
+def test_qlora_and_full_weights_by_hand(qwen05b):
+    n, linear = 494_032_768, qwen05b.linear_params
+    qlora = estimate_memory(qwen05b, method="qlora", batch_size=1, max_length=512)
+    assert qlora.weights_gb == pytest.approx((linear * NF4_BYTES + (n - linear) * 4) / GIB)
+    assert pytest.approx(0.5159, abs=1e-4) == NF4_BYTES
+    full = estimate_memory(qwen05b, method="full", batch_size=1, max_length=512)
+    assert full.trainable_params == n
+    assert full.weights_gb == pytest.approx(6 * n / GIB)  # fp32 master + bf16 autocast copy
+    assert (full.gradients_gb, full.optimizer_gb) == pytest.approx((4 * n / GIB, 8 * n / GIB))
+    assert full.trainable_gb == 0
+
+
+def test_demo_model_fits_every_card_and_the_config_helper_agrees():
+    estimate = estimate_for_config(TrainConfig(data="ds", batch_size=4, max_length=2048))
+    by_hand = estimate_memory(shape_of("demo"), method="lora", batch_size=4, max_length=2048)
+    assert estimate == by_hand
+    per_token = 4 * lora_layer_bytes(256, 704, 128, 4) + 16 * 256
+    assert estimate.activations_gb == pytest.approx(8192 * per_token / GIB)
+    assert estimate.logits_gb == pytest.approx(8192 * 6000 * 16 / GIB)
+    assert 1.5 < estimate.total_gb < 2.5
+    assert all(estimate.fits.values()) and estimate.suggestions == []
+    assert "12 GB ✓" in estimate.summary()
+
+
+def test_out_of_memory_advice_is_concrete():
+    advice = oom_advice(TrainConfig(data="ds", batch_size=8, grad_accum=2), step=12)
+    assert advice == (
+        "the GPU ran out of memory at step 12 (method=lora, batch_size=8, max_length=2048); "
+        "start a new run with batch_size=4 with grad_accum=4 (same effective batch), or "
+        "gradient_checkpointing=true, or method=qlora"
+    )
