@@ -131,3 +131,15 @@ def test_train_tab_estimates_shows_config_and_runs_a_job(client, greetings_versi
     assert (status.state, status.step) == ("completed", 4)
     assert status.best_val_loss is not None
     assert str(app_server["home"]) in run_dir  # the run lives in the app's workspace
+
+
+def test_data_tab_previews_rows_as_written_and_as_imported(client):
+    info, table = client.predict([], [GREETINGS], "auto", "", api_name="/data_preview")
+    assert "JSONL · encoding utf-8 · format **alpaca**" in info
+    assert table["headers"] == ["line", "as written", "status", "as imported", "labels", "problem"]
+    first = dict(zip(table["headers"], table["data"][0], strict=True))
+    assert first["line"] == 1 and first["status"] == "ok"
+    assert first["as written"].startswith('{"id": "greet-0001"')
+    assert first["as imported"].startswith("[user] 帮我给外婆写一条春节祝福")
+    assert "style=warm" in first["labels"]
+    assert len(table["data"]) == 20

@@ -275,7 +275,10 @@ def test_preview_shows_the_format_and_first_rows_as_they_would_be_prepared():
     from ftcore.data.records import Record, Reject
     from ftcore.data.sources import preview_file
 
-    source, rows = preview_file(FIXTURES / "bad_rows.jsonl", rows=4)
+    source, pairs = preview_file(FIXTURES / "bad_rows.jsonl", rows=4)
     assert (source.file_type, source.encoding, source.spec.format) == ("jsonl", "utf-8", "alpaca")
+    raws, rows = zip(*pairs, strict=True)
     assert [type(row) for row in rows] == [Record, Reject, Record, Reject]
     assert rows[1].code == "broken_json"
+    lines = (FIXTURES / "bad_rows.jsonl").read_text("utf-8").splitlines()
+    assert [raw.raw for raw in raws] == lines[:4]  # each row as written, beside its outcome

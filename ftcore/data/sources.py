@@ -145,14 +145,14 @@ def open_sources(
 
 def preview_file(
     path: str | Path, settings: PrepareSettings | None = None, rows: int = 20
-) -> tuple[SourceFile, list[Record | Reject]]:
+) -> tuple[SourceFile, list[tuple[RawRow, Record | Reject]]]:
     """One file as prepare_dataset would read it, for a preview: its type, encoding and
-    format, and its first rows as cleaned Records or as Rejects saying why not."""
+    format, and its first rows, each as written and as the cleaned Record or the Reject
+    saying why not."""
     settings = (settings or PrepareSettings()).validated()
     [source] = open_sources([path], settings.format, settings.columns, settings.tags)
     cleaner = Cleaner(settings.cleaning)
-    outcomes = [
-        validate_row(raw, source.spec, source.name, cleaner)
+    return source, [
+        (raw, validate_row(raw, source.spec, source.name, cleaner))
         for raw in islice(source.rows_read(), rows)
     ]
-    return source, outcomes

@@ -79,13 +79,13 @@ class DataHandlers:
     def preview(self, files, samples, fmt, columns):
         path = chosen_inputs(files, samples)[0]
         settings = PrepareSettings(format=fmt, columns=parse_pairs(columns, "columns"))
-        source, outcomes = preview_file(path, settings)
+        source, pairs = preview_file(path, settings)
         info = (
             f"**{source.name}** · {source.file_type.upper()} · encoding "
             f"{source.encoding or 'binary'} · format **{source.spec.format}** · first "
-            f"{len(outcomes)} rows as they will be imported"
+            f"{len(pairs)} rows, as written and as they will be imported"
         )
-        return info, data_views.preview_table(outcomes)
+        return info, data_views.preview_table(pairs)
 
     @shows_errors
     def prepare(self, files, samples, name, tokenizer_base, *settings, progress=gr.Progress()):  # noqa: B008, E501 - Gradio injects progress here

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ftcore.data.records import Record, Reject
+from ftcore.data.records import RawRow, Record, Reject
 from ftcore.data.versions import SPLITS
 
 PREVIEW_TEXT_CHARS = 120  # long turns are cut in preview tables, never in the data
@@ -18,28 +18,28 @@ def _short(text: str) -> str:
     return text if len(text) <= PREVIEW_TEXT_CHARS else text[:PREVIEW_TEXT_CHARS] + "…"
 
 
-def preview_table(outcomes: list[Record | Reject]) -> pd.DataFrame:
-    """One row per previewed input row: the normalised conversation or why it was rejected."""
+def preview_table(pairs: list[tuple[RawRow, Record | Reject]]) -> pd.DataFrame:
+    """One line per previewed row: as written, then as imported or why it was rejected."""
     rows = []
-    for outcome in outcomes:
+    for raw, outcome in pairs:
+        row = {
+            "line": raw.line,
+            "as written": _short(raw.raw),
+            "status": "ok",
+            "as imported": "",
+            "labels": "",
+            "problem": "",
+        }
         if isinstance(outcome, Reject):
-            rows.append(
-                {
-                    "line": outcome.line,
-                    "status": "rejected",
-                    "conversation": "",
-                    "labels": "",
-                    "problem": f"{outcome.field or 'row'}: {outcome.reason}",
-                }
+            row.update(status="rejected", problem=f"{outcome.field or 'row'}: {outcome.reason}")
+        else:
+            row["as imported"] = " ⏎ ".join(
+                f"[{m['role']}] {_short(m['content'])}" for m in outcome.messages
             )
-            continue
-        turns = " ⏎ ".join(f"[{m['role']}] {_short(m['content'])}" for m in outcome.messages)
-        labels = ", ".join(f"{key}={value}" for key, value in outcome.labels.items())
-        line = outcome.source.line if outcome.source else None
-        rows.append(
-            {"line": line, "status": "ok", "conversation": turns, "labels": labels, "problem": ""}
-        )
-    return pd.DataFrame(rows, columns=["line", "status", "conversation", "labels", "problem"])
+            row["labels"] = ", ".join(f"{key}={value}" for key, value in outcome.labels.items())
+        rows.append(row)
+    columns = ["line", "as written", "status", "as imported", "labels", "problem"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def rejects_table(rejects: list[Reject]) -> pd.DataFrame:
