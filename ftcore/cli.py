@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from ftcore import __version__
 from ftcore.data.cli import add_data_commands
 from ftcore.errors import FtcoreError
+from ftcore.evaluation.cli import add_eval_command
 from ftcore.metrics.cli import add_score_command
 from ftcore.training.cli import add_training_commands
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(commands)
     add_training_commands(commands)
     add_score_command(commands)
+    add_eval_command(commands)
     return parser
 
 

@@ -19,7 +19,6 @@ The delta CI is the row's `delta_ci` if given, else bootstrapped from per-exampl
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -50,8 +49,9 @@ class ForgettingResult:
     def reasons(self) -> list[str]:
         return [check.reason for check in self.checks]
 
-    def to_json(self) -> str:
-        return json.dumps({**asdict(self), "reasons": self.reasons}, ensure_ascii=False)
+    def to_json(self) -> dict:
+        """Plain JSON values, as written to overfit.json."""
+        return {**asdict(self), "reasons": self.reasons}
 
 
 def forgetting_check(

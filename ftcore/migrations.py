@@ -76,8 +76,49 @@ def create_dataset_versions(db: sqlite_utils.Database) -> None:
     db["dataset_versions"].create_index(["name", "version"])
 
 
+def create_evaluations(db: sqlite_utils.Database) -> None:
+    """Evaluations and their per-example predictions, so blind A/B rating can pair models."""
+    db["evaluations"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "out_dir": str,  # absolute path of the evaluation folder, one row per folder
+            "base_model": str,
+            "adapters_json": str,  # model name → adapter folder
+            "dataset_dir": str,
+            "dataset_hash": str,  # the version's manifest content_hash
+            "splits_json": str,
+            "settings_json": str,  # evaluation.json: decoding settings, seed, limit, version
+            "scores_json": str,  # scores.json, perplexity included
+        },
+        pk="id",
+        not_null={"created_at", "out_dir", "base_model", "dataset_dir", "settings_json"},
+    )
+    db["evaluations"].create_index(["out_dir"], unique=True)
+    db["eval_predictions"].create(
+        {
+            "id": int,
+            "evaluation_id": int,
+            "model": str,  # "base" or an adapter's name
+            "split": str,  # train, val, test or probe
+            "example_id": str,  # the same id for every model: pairs for A/B rating
+            "prompt": str,
+            "reference": str,
+            "prediction": str,
+            "scores_json": str,  # per-example scores, e.g. sentence_bleu
+        },
+        pk="id",
+        foreign_keys=[("evaluation_id", "evaluations", "id")],
+        not_null={"evaluation_id", "model", "split", "example_id", "prediction"},
+    )
+    db["eval_predictions"].create_index(
+        ["evaluation_id", "split", "example_id", "model"], unique=True
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     create_chat_turns,
     create_runs,
     create_dataset_versions,
+    create_evaluations,
 ]

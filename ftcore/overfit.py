@@ -19,7 +19,6 @@ Verdict rules (`overfit_verdict`, thresholds in `VerdictThresholds`), checked in
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 
 from ftcore.errors import ConfigError
@@ -134,8 +133,9 @@ class Verdict:
     reasons: list[str]  # plain-English sentences citing the numbers
     signals: dict[str, bool | None]  # each rule's input; None where the evidence is missing
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+    def to_json(self) -> dict:
+        """Plain JSON values, as written to overfit.json."""
+        return asdict(self)
 
 
 def overfit_verdict(

@@ -143,3 +143,36 @@ def test_data_tab_previews_rows_as_written_and_as_imported(client):
     assert first["as imported"].startswith("[user] 帮我给外婆写一条春节祝福")
     assert "style=warm" in first["labels"]
     assert len(table["data"]) == 20
+
+
+def test_evaluate_tab_compares_base_and_adapter_with_a_verdict(
+    client, greetings_version, app_server
+):
+    data = greetings_version["versions"]["data"][0][-1]
+    verdict, exam, scores, _, _, _, examples, download = client.predict(
+        "demo",
+        [str(app_server["adapter"])],
+        data,
+        ["train", "val"],
+        True,
+        12,
+        16,
+        8,
+        api_name="/evaluate",
+    )
+    assert "adapter: **" in verdict
+    assert any(
+        label in verdict for label in ("healthy", "overfitting", "underfitting", "inconclusive")
+    )
+    assert [row[1] for row in exam["data"]] == [
+        "in-domain (train sample)",
+        "generalisation",
+        "general ability (probe)",
+    ]
+    assert {"base output", "adapter output", "reference"} <= set(examples["headers"])
+    assert len(examples["data"]) == 12 + 12 + 12  # train sample, val, probe
+    metrics = {(row[0], row[1], row[2]) for row in scores["data"]}
+    assert ("adapter", "probe", "perplexity") in metrics and ("base", "val", "bleu") in metrics
+    with zipfile.ZipFile(download) as archive:
+        names = set(archive.namelist())
+    assert {"scores.json", "overfit.json", "predictions.jsonl", "per_example.csv"} <= names

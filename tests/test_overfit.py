@@ -284,7 +284,7 @@ def test_wide_intervals_are_inconclusive(ci, memorisation):
 
 def test_verdict_json_round_trips():
     verdict = overfit_verdict(_evidence())
-    assert json.loads(verdict.to_json()) == {
+    assert json.loads(json.dumps(verdict.to_json())) == {
         "label": verdict.label,
         "reasons": verdict.reasons,
         "signals": verdict.signals,

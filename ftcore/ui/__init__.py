@@ -38,6 +38,7 @@ def build_app(workspace: Workspace | None = None) -> gr.Blocks:
     """Build the ftstudio Blocks app on `workspace` (default: FTSTUDIO_HOME)."""
     from ftcore.ui.chat_tab import build_chat_tab
     from ftcore.ui.data_tab import build_data_tab
+    from ftcore.ui.eval_tab import build_eval_tab
     from ftcore.ui.train_tab import build_train_tab
 
     workspace = workspace or Workspace.open()
@@ -48,9 +49,10 @@ def build_app(workspace: Workspace | None = None) -> gr.Blocks:
             f"whether it really got better. · v{__version__} · workspace `{workspace.root}`",
             elem_classes="ft-header",
         )
-        with gr.Tabs():  # in the order of the work: data, training, then chat
+        with gr.Tabs():  # in the order of the work
             build_data_tab(context)
             build_train_tab(context)
+            build_eval_tab(context)
             build_chat_tab(context)
     return app
 

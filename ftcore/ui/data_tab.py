@@ -65,9 +65,10 @@ def versions_table(context):
     ]
 
 
-def zip_version(folder: Path) -> str:
-    """A zip of the version folder in a temporary place the browser may download from."""
-    archive = Path(tempfile.mkdtemp(prefix="ftstudio-")) / folder.parent.name
+def zip_folder(folder: Path, name: str) -> str:
+    """A zip of `folder` named `name`.zip, in a temporary place the browser may download
+    from (Gradio serves files only from its allowed folders)."""
+    archive = Path(tempfile.mkdtemp(prefix="ftstudio-")) / name
     return shutil.make_archive(str(archive), "zip", folder)
 
 
@@ -113,7 +114,7 @@ class DataHandlers:
             data_views.split_table(manifest),
             data_views.label_share_figure(manifest, settings.stratify),
             data_views.length_figure(manifest),
-            zip_version(result.path),
+            zip_folder(result.path, result.path.parent.name),
             versions_table(self.context),
         )
 

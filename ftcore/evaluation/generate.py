@@ -1,0 +1,176 @@
+"""Batched greedy generation for evaluation, appended to predictions.jsonl so it can resume.
+
+Each example is a conversation cut before its last assistant turn: the model is prompted
+with everything up to that turn (rendered by chat_format.encode_for_generation, the one
+prompt renderer) and its reply is compared with the cut-off assistant text. Prompts are
+sorted by length and left-padded, so that in a batch every prompt ends where generation
+starts and little compute goes on padding. Rows are appended as each batch finishes; on a
+rerun with the same file, (model, split, id) rows already there are not generated again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftcore.chat_format import Message, encode_for_generation
+from ftcore.errors import ConfigError, DataError
+from ftcore.generation import GenerationSettings, generation_config
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+
+@dataclass(frozen=True)
+class EvalExample:
+    """One prompt to answer and the reference reply it is scored against."""
+
+    id: str
+    messages: list[Message]  # the conversation before its last assistant turn
+    reference: str  # that assistant turn's content
+
+    @property
+    def prompt(self) -> str:
+        """The user text the reply answers (the last user turn), for people to read."""
+        return self.messages[-1]["content"]
+
+
+def eval_example(example_id: str, messages: Sequence[Message]) -> EvalExample:
+    """Cut a conversation before its last assistant turn; DataError when it has none."""
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+    if last is None:
+        raise DataError(f"example {example_id!r} has no assistant turn to compare against")
+    return EvalExample(str(example_id), list(messages[:last]), messages[last]["content"])
+
+
+def generate_batch(model, tokenizer, prompts: Sequence[Sequence[int]], max_new_tokens: int):
+    """Greedy replies to token-id prompts, as text: left padding with an attention mask,
+    and only the new tokens decoded (special tokens, end-of-turn included, dropped)."""
+    import torch
+
+    width = max(len(ids) for ids in prompts)
+    pad_id = tokenizer.pad_token_id
+    input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, ids in enumerate(prompts):
+        # Left padding: the last prompt token of every row sits at the same column, so
+        # the first generated token of every row is predicted from its real prompt end.
+        input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, width - len(ids) :] = 1
+    device = next(model.parameters()).device
+    config = generation_config(GenerationSettings(max_new_tokens=max_new_tokens), model, tokenizer)
+    with torch.inference_mode():
+        output = model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=attention_mask.to(device),
+            generation_config=config,
+        )
+    new_tokens = output[:, width:]
+    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def _truncate_partial_line(path: Path) -> None:
+    """Drop a last line cut off by an interrupted write, so appended rows stay valid."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        logger.warning("%s: dropping an incomplete last line (an interrupted run)", path)
+        with open(path, "r+b") as file:
+            file.truncate(cut)
+
+
+def read_predictions_file(path: str | Path) -> list[dict]:
+    """Rows of a predictions.jsonl written here (empty when the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    _truncate_partial_line(path)
+    rows = []
+    with open(path, encoding="utf-8") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path} line {number} is not JSON: {exc}") from exc
+    return rows
+
+
+def _batches(examples: Sequence[EvalExample], prompts: dict[str, list[int]], size: int):
+    ordered = sorted(examples, key=lambda example: len(prompts[example.id]))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def generate_predictions(
+    chat_model,
+    examples: Sequence[EvalExample],
+    path: str | Path,
+    *,
+    model_name: str,
+    split: str,
+    adapter: str | None = None,
+    max_new_tokens: int = 128,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+) -> list[dict]:
+    """Generate a reply to every example with `adapter` active (None: the base model) and
+    append one row per example to `path`; return this model/split's rows in example order.
+
+    Rows are {model, split, id, prompt, reference, prediction}. Examples whose
+    (model_name, split, id) is already in `path` are skipped, so a rerun resumes."""
+    if batch_size < 1:
+        raise ConfigError("batch_size", batch_size, "an integer of at least 1")
+    ids = [example.id for example in examples]
+    if len(set(ids)) != len(ids):
+        raise DataError(f"{split}: example ids are not unique, so a rerun could not resume")
+    path = Path(path)
+    done = {
+        row["id"]: row
+        for row in read_predictions_file(path)
+        if row.get("model") == model_name and row.get("split") == split
+    }
+    todo = [example for example in examples if example.id not in done]
+    if done:
+        logger.info("%s / %s: %d of %d rows already done", model_name, split, len(done), len(ids))
+    tokenizer = chat_model.tokenizer
+    prompts = {ex.id: encode_for_generation(tokenizer, ex.messages) for ex in todo}
+    finished = len(examples) - len(todo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with chat_model.using(adapter) as model:
+        for batch in _batches(todo, prompts, batch_size):
+            if progress:
+                progress(finished / len(examples), f"generating {model_name} / {split}")
+            replies = generate_batch(
+                model, tokenizer, [prompts[ex.id] for ex in batch], max_new_tokens
+            )
+            rows = [
+                _row(model_name, split, ex, reply) for ex, reply in zip(batch, replies, strict=True)
+            ]
+            _append(path, rows)
+            done.update((row["id"], row) for row in rows)
+            finished += len(batch)
+    if progress:
+        progress(1.0, f"generated {model_name} / {split}")
+    return [done[example_id] for example_id in ids]
+
+
+def _row(model_name: str, split: str, example: EvalExample, prediction: str) -> dict:
+    return {
+        "model": model_name,
+        "split": split,
+        "id": example.id,
+        "prompt": example.prompt,
+        "reference": example.reference,
+        "prediction": prediction,
+    }
+
+
+def _append(path: Path, rows: Iterable[dict]) -> None:
+    # One write per batch, flushed on close: an interruption loses at most this batch.
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text)

@@ -1,0 +1,119 @@
+"""Evaluate tab: base vs fine-tuned on train, held-out and probe data, with a verdict."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from ftcore.adapters import find_adapters
+from ftcore.data.samples import SAMPLE_SETS
+from ftcore.evaluation.assess import run_progress
+from ftcore.evaluation.run import evaluate
+from ftcore.ui import eval_views, train_views
+from ftcore.ui.chat_tab import BASE_CHOICES
+from ftcore.ui.data_tab import zip_folder
+from ftcore.ui.errors import shows_errors
+from ftcore.ui.train_tab import dataset_choices
+
+PROBE_FILE = SAMPLE_SETS["General-ability probe (alpaca, 80 rows)"]
+
+
+class EvalHandlers:
+    def __init__(self, context):
+        self.context = context
+
+    def lists(self):
+        adapters = [str(path) for path in find_adapters(self.context.workspace.runs)]
+        return gr.Dropdown(choices=dataset_choices(self.context)), gr.Dropdown(choices=adapters)
+
+    @shows_errors
+    def run(
+        self,
+        base,
+        adapters,
+        data,
+        splits,
+        use_probe,
+        limit,
+        max_new_tokens,
+        batch_size,
+        progress=gr.Progress(),  # noqa: B008 - how Gradio injects progress
+    ):
+        if not data:
+            raise gr.Error("Pick a dataset version (prepare one in the Data tab).")
+        out = self.context.workspace.evals / time.strftime("%Y%m%d-%H%M%S")
+        result = evaluate(
+            base,
+            adapters or [],
+            data,
+            out,
+            splits=splits,
+            limit=int(limit) or None,
+            max_new_tokens=int(max_new_tokens),
+            batch_size=int(batch_size),
+            probe=PROBE_FILE if use_probe else None,
+            progress=lambda fraction, message: progress(fraction, desc=message),
+            database=self.context.db,
+        )
+        assessments = result.assessments
+        progress_rows = run_progress(adapters[0]) if adapters else []
+        return (
+            eval_views.verdict_markdown(assessments),
+            eval_views.exam_table(assessments),
+            eval_views.scores_table(result.scores),
+            eval_views.comparison_figure(result.scores),
+            eval_views.gap_figure(assessments),
+            train_views.curves_figure(progress_rows) if progress_rows else None,
+            eval_views.per_example_table(result.examples),
+            zip_folder(result.out_dir, f"evaluation-{result.out_dir.name}"),
+        )
+
+
+def build_eval_tab(context) -> None:
+    handlers = EvalHandlers(context)
+    with gr.Tab("Evaluate") as tab:
+        gr.Markdown(
+            "Score the base model and your adapters on a train sample, held-out data and a "
+            "general-ability probe set: BLEU, chrF, ROUGE and perplexity with 95% confidence "
+            "intervals, the generalisation gap, memorisation and forgetting — and a verdict."
+        )
+        with gr.Row():
+            base = gr.Dropdown(
+                BASE_CHOICES, value="demo", label="Base model", allow_custom_value=True
+            )
+            adapters = gr.Dropdown(
+                [], multiselect=True, label="Adapters to compare", allow_custom_value=True
+            )
+            data = gr.Dropdown(
+                dataset_choices(context), label="Dataset version", allow_custom_value=True
+            )
+        with gr.Row():
+            splits = gr.CheckboxGroup(
+                ["train", "val", "test"],
+                value=["train", "val"],
+                label="Splits",
+                info="test is sealed: tick it only for the final report",
+            )
+            use_probe = gr.Checkbox(True, label="General-ability probe (forgetting)")
+            limit = gr.Number(50, precision=0, label="Examples per split (0: all)")
+            max_new_tokens = gr.Number(64, precision=0, label="Max new tokens")
+            batch_size = gr.Number(8, precision=0, label="Batch size")
+        run = gr.Button("Evaluate", variant="primary")
+        verdict = gr.Markdown()
+        exam = gr.Dataframe(label="Three-part exam", wrap=True)
+        comparison = gr.Plot(label="Base vs fine-tuned, per split (95% CI)")
+        with gr.Row():
+            gaps = gr.Plot(label="Generalisation gaps", scale=1)
+            curves = gr.Plot(label="Training curves of the adapter's run", scale=2)
+        examples = gr.Dataframe(label="Per example (sortable)", wrap=True, max_height=500)
+        scores = gr.Dataframe(label="All scores with their signatures", wrap=True)
+        download = gr.File(label="Download the evaluation (.zip: predictions, scores, CSV)")
+
+    tab.select(handlers.lists, None, [data, adapters], api_name=False)
+    run.click(
+        handlers.run,
+        [base, adapters, data, splits, use_probe, limit, max_new_tokens, batch_size],
+        [verdict, exam, scores, comparison, gaps, curves, examples, download],
+        api_name="evaluate",
+    )
