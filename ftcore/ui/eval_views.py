@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ftcore.metrics.registry import METRIC_NAMES
+
 CHART_METRICS = ("rougeL", "chrf", "bleu")
-TABLE_METRICS = (
-    "bleu",
-    "sentence_bleu_mean",
-    "chrf",
-    "rouge1",
-    "rouge2",
-    "rougeL",
-    "exact_match",
-    "perplexity",
-    "perplexity_per_char",
-)
+TABLE_METRICS = (*METRIC_NAMES, "perplexity", "perplexity_per_char")
 
 
 def _ci(entry: dict) -> str:
