@@ -1,23 +1,13 @@
-"""The `ftcore` command line: a thin layer over the library.
-
-Each subcommand parses flags, calls one ftcore function and prints its result. Library
-errors (FtcoreError) become a one-line message and exit code 1 here, in one place.
-"""
+"""`ftcore chat`, `ftcore merge` and `ftcore info`: talk to a model, merge an adapter, and
+show where the workspace is."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-from collections.abc import Sequence
 
 from ftcore import __version__
-from ftcore.data.cli import add_data_commands
-from ftcore.errors import FtcoreError
-from ftcore.evaluation.cli import add_eval_command
-from ftcore.metrics.cli import add_score_command
-from ftcore.training.cli import add_training_commands
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,12 +92,7 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ftcore", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"ftcore {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_model_commands(commands) -> None:
     chat = commands.add_parser("chat", help="answer one prompt with a base model or adapter")
     add_model_arguments(chat)
     add_generation_arguments(chat)
@@ -124,22 +109,3 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="show the workspace, database and models")
     info.add_argument("--home", help="workspace folder (default: $FTSTUDIO_HOME or ./workspace)")
     info.set_defaults(run=run_info)
-
-    add_data_commands(commands)
-    add_training_commands(commands)
-    add_score_command(commands)
-    add_eval_command(commands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return args.run(args)
-    except FtcoreError as exc:
-        print(f"ftcore {args.command}: error: {exc}", file=sys.stderr)
-        return 1
