@@ -236,3 +236,19 @@ def test_cli_prints_the_verdict_of_each_adapter(dataset_dir, tmp_path, capsys, l
     assert label == "inconclusive"  # 4 examples a split are too few to call it
     assert f"greetings_lora: {label}" in out
     assert "exam, generalisation: " in out
+
+
+def test_resuming_into_a_folder_made_with_other_decoding_is_refused(dataset_dir, tmp_path):
+    from ftcore.errors import ConfigError
+    from ftcore.evaluation.run import evaluate
+
+    out = tmp_path / "eval"
+    evaluate("demo", [], dataset_dir, out, splits=["val"], limit=2, max_new_tokens=8, bootstrap=0)
+    with pytest.raises(ConfigError, match="made with decoding=.*'max_new_tokens': 8"):
+        evaluate(
+            "demo", [], dataset_dir, out, splits=["val"], limit=2, max_new_tokens=16, bootstrap=0
+        )
+    # The same settings resume (nothing left to generate) and give the same scores.
+    first = json.loads((out / "scores.json").read_text("utf-8"))
+    evaluate("demo", [], dataset_dir, out, splits=["val"], limit=2, max_new_tokens=8, bootstrap=0)
+    assert json.loads((out / "scores.json").read_text("utf-8")) == first

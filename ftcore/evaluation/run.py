@@ -121,6 +121,27 @@ def _settings(base, adapters, data_dir, out_dir, splits, limit, decoding, seed, 
     }
 
 
+# What must match for an earlier run's predictions in the same folder to be reused.
+RESUME_KEYS = ("base", "dataset_hash", "decoding", "seed")
+
+
+def _check_resumable(out: Path, settings: dict) -> None:
+    """A rerun into a folder resumes the same evaluation only: predictions made with another
+    base model, dataset or decoding would otherwise be reused and scored as if comparable."""
+    path = out / EVALUATION_JSON
+    if not path.is_file():
+        return
+    earlier = json.loads(path.read_text("utf-8"))
+    for key in RESUME_KEYS:
+        if earlier.get(key) != settings[key]:
+            raise ConfigError(
+                "out",
+                str(out),
+                f"a new folder: it holds an evaluation made with {key}={earlier.get(key)!r}, "
+                f"whose predictions would be reused for {key}={settings[key]!r}",
+            )
+
+
 def _write_json(path: Path, value: dict) -> Path:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", "utf-8")
@@ -176,7 +197,9 @@ def evaluate(
         seed,
         probe,
     )
+    _check_resumable(out, settings)
     out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / EVALUATION_JSON, settings)  # before generating, so a resume can check
     rows, perplexities = [], {}
     steps = [(model, split) for model in models for split in examples]
     for step, (model, split) in enumerate(steps):
