@@ -55,6 +55,8 @@ class EvalHandlers:
             probe=PROBE_FILE if use_probe else None,
             progress=lambda fraction, message: progress(fraction, desc=message),
             database=self.context.db,
+            # The base model the Chat tab already holds, not a second copy in memory.
+            chat_model=self.context.models.get(base),
         )
         assessments = result.assessments
         progress_rows = run_progress(adapters[0]) if adapters else []
