@@ -28,8 +28,8 @@ import torch
 from ftcore.chat_format import IGNORE_INDEX, encode_for_generation, encode_for_training
 from ftcore.data.formats import alpaca_to_messages
 from ftcore.evaluation.generate import eval_example, generate_batch
-from ftcore.models import load_model
 from ftcore.nll import corpus_totals, example_nlls, token_nll_sums
+from ftcore.runtime.models import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 GREETINGS = ROOT / "data/greetings/spring_festival_greetings.jsonl"

@@ -20,11 +20,11 @@ import random
 import time
 from pathlib import Path
 
-from ftcore.bootstrap import bootstrap_ci
 from ftcore.metrics import rouge, sacrebleu_stats
 from ftcore.metrics.registry import get_metrics
+from ftcore.metrics.scoring import score_predictions
 from ftcore.metrics.text import detect_language, has_han
-from ftcore.scoring import score_predictions
+from ftcore.stats.bootstrap import bootstrap_ci
 
 RESULTS = Path(__file__).resolve().parent / "results" / "metrics.json"
 ZH = [

@@ -45,7 +45,7 @@ def write_dataset(folder: Path) -> Path:
 
 def run_ours(dataset: Path, work: Path, steps: int) -> dict:
     from ftcore.training.config import TrainConfig
-    from ftcore.training.run import train
+    from ftcore.training.execute import train
     from ftcore.training.runfiles import read_progress
 
     config = TrainConfig(
@@ -86,7 +86,7 @@ def run_trl(dataset: Path, work: Path, steps: int) -> dict:
     from transformers import AutoModelForCausalLM, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from ftcore.models import DEMO_MODEL_DIR, load_tokenizer
+    from ftcore.runtime.models import DEMO_MODEL_DIR, load_tokenizer
 
     rows = [json.loads(line) for line in (dataset / "train.jsonl").read_text("utf-8").splitlines()]
     data = Dataset.from_list(
@@ -152,8 +152,8 @@ def run_trl(dataset: Path, work: Path, steps: int) -> dict:
 
 
 def reply_tokens_per_epoch(dataset: Path) -> int:
-    from ftcore.models import load_tokenizer
-    from ftcore.training.data import encode_split, load_dataset_folder
+    from ftcore.runtime.models import load_tokenizer
+    from ftcore.training.batches import encode_split, load_dataset_folder
 
     records = load_dataset_folder(dataset).train
     rows = encode_split(load_tokenizer("demo"), records, SETTINGS["max_length"], "train").rows

@@ -1,6 +1,6 @@
 """The FtcoreError family: every error a user can cause, each with a message worth reading.
 
-The UI turns these into `gr.Error` in one place (ftcore.ui.errors) and the CLI into a
+The UI turns these into `gr.Error` in one place (ftcore.ui.error_toasts) and the CLI into a
 one-line message and a non-zero exit code in one place (ftcore.cli). Anything that is not
 an FtcoreError is a bug and keeps its traceback.
 """

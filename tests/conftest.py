@@ -23,7 +23,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def demo_tokenizer():
-    from ftcore.models import load_tokenizer
+    from ftcore.runtime.models import load_tokenizer
 
     return load_tokenizer("demo")
 
@@ -31,8 +31,8 @@ def demo_tokenizer():
 @pytest.fixture
 def demo_chat_model():
     """A fresh ChatModel on the demo base model (it loads in well under a second)."""
-    from ftcore.adapters import ChatModel
-    from ftcore.models import load_model
+    from ftcore.runtime.adapters import ChatModel
+    from ftcore.runtime.models import load_model
 
     return ChatModel(load_model("demo", device="cpu"))
 
@@ -49,7 +49,7 @@ def make_lora_adapter(out_dir, data_file: str, steps: int = 40):
 
     from ftcore.chat_format import IGNORE_INDEX, encode_for_training
     from ftcore.data.formats import alpaca_to_messages
-    from ftcore.models import load_model
+    from ftcore.runtime.models import load_model
 
     torch.manual_seed(0)
     loaded = load_model("demo", device="cpu")

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from ftcore.adapters import adapter_base_model, find_adapters, merge_and_save
 from ftcore.errors import AdapterError
-from ftcore.generation import GenerationSettings, reply
-from ftcore.models import DEMO_MODEL_DIR
+from ftcore.runtime.adapters import adapter_base_model, find_adapters, merge_and_save
+from ftcore.runtime.generation import GenerationSettings, reply
+from ftcore.runtime.models import DEMO_MODEL_DIR
 
 PROMPT = [{"role": "user", "content": "给同事写一条新年祝福。"}]
 SETTINGS = GenerationSettings(max_new_tokens=16)
@@ -75,8 +75,8 @@ def test_folder_that_is_not_an_adapter_is_refused(demo_chat_model, tmp_path):
 
 
 def test_merged_model_matches_base_plus_adapter(demo_chat_model, lora_adapter, tmp_path):
-    from ftcore.adapters import ChatModel
-    from ftcore.models import load_model
+    from ftcore.runtime.adapters import ChatModel
+    from ftcore.runtime.models import load_model
 
     name = demo_chat_model.attach(lora_adapter)
     with_adapter = next_token_logits(demo_chat_model, name)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU
 
-from ftcore.bootstrap import (
+from ftcore.metrics.registry import get_metrics
+from ftcore.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_difference_ci,
     bootstrap_mean_ci,
@@ -19,7 +20,6 @@ from ftcore.bootstrap import (
     resampled_statistic,
     resampled_sums,
 )
-from ftcore.metrics.registry import get_metrics
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.1, 0.3, 57.123])

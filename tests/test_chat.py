@@ -6,7 +6,9 @@ from collections import deque
 
 import pytest
 
-from ftcore.chat import (
+from ftcore.db import Database
+from ftcore.errors import AdapterError
+from ftcore.runtime.chat import (
     BASE_SIDE,
     TUNED_SIDE,
     ChatRequest,
@@ -14,9 +16,7 @@ from ftcore.chat import (
     ModelCache,
     stream_chat_turn,
 )
-from ftcore.db import Database
-from ftcore.errors import AdapterError
-from ftcore.generation import GenerationSettings, reply
+from ftcore.runtime.generation import GenerationSettings, reply
 
 SETTINGS = GenerationSettings(max_new_tokens=12)
 

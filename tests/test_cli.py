@@ -7,7 +7,7 @@ import sys
 
 from ftcore import __version__, migrations
 from ftcore.cli import main
-from ftcore.generation import GenerationSettings, reply
+from ftcore.runtime.generation import GenerationSettings, reply
 
 
 def test_console_script_and_module_entry_points_run():

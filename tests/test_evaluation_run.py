@@ -32,7 +32,7 @@ def dataset_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory, dataset_dir, lora_adapter):
     from ftcore.db import Database
-    from ftcore.evaluation.run import evaluate
+    from ftcore.evaluation.pipeline import evaluate
 
     out = tmp_path_factory.mktemp("eval") / "first"
     database = Database(out.parent / "ftstudio.db")
@@ -85,7 +85,7 @@ def test_outputs_and_scores_shape(evaluation, dataset_dir):
 
 def test_train_sample_is_as_large_as_val_and_rows_pair_up(evaluation, dataset_dir):
     from ftcore.data.versions import load_split
-    from ftcore.evaluation.run import _split_examples, evaluate
+    from ftcore.evaluation.pipeline import _split_examples, evaluate
 
     result, _, _ = evaluation
     rows = jsonl(result.out_dir / "predictions.jsonl")
@@ -126,7 +126,7 @@ def test_database_holds_pairs_for_ab_rating(evaluation):
 
 
 def test_rerun_into_fresh_folder_gives_identical_scores(evaluation, dataset_dir, lora_adapter):
-    from ftcore.evaluation.run import evaluate
+    from ftcore.evaluation.pipeline import evaluate
 
     result, _, _ = evaluation
     again = evaluate(
@@ -240,7 +240,7 @@ def test_cli_prints_the_verdict_of_each_adapter(dataset_dir, tmp_path, capsys, l
 
 def test_resuming_into_a_folder_made_with_other_decoding_is_refused(dataset_dir, tmp_path):
     from ftcore.errors import ConfigError
-    from ftcore.evaluation.run import evaluate
+    from ftcore.evaluation.pipeline import evaluate
 
     out = tmp_path / "eval"
     evaluate("demo", [], dataset_dir, out, splits=["val"], limit=2, max_new_tokens=8, bootstrap=0)

@@ -6,9 +6,9 @@ import pytest
 from ftcore.data.prepare import prepare_dataset
 from ftcore.data.samples import SAMPLE_SETS
 from ftcore.data.settings import PrepareSettings
-from ftcore.evaluation.run import evaluate
+from ftcore.evaluation.pipeline import evaluate
 from ftcore.training.config import TrainConfig
-from ftcore.training.run import train
+from ftcore.training.execute import train
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from ftcore.errors import ConfigError
-from ftcore.forgetting import forgetting_check, three_part_exam
+from ftcore.verdicts.forgetting import forgetting_check, three_part_exam
 
 
 def test_twenty_percent_perplexity_increase_is_forgetting():

@@ -6,7 +6,7 @@ from itertools import pairwise
 import pytest
 
 from ftcore.errors import ConfigError
-from ftcore.generation import GenerationSettings, end_of_turn_ids, reply, stream_reply
+from ftcore.runtime.generation import GenerationSettings, end_of_turn_ids, reply, stream_reply
 
 QUESTION = [{"role": "user", "content": "西红柿炒鸡蛋怎么做？"}]
 SHORT = GenerationSettings(max_new_tokens=24)

@@ -9,9 +9,9 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 
 from ftcore.errors import ConfigError, DataError, EmptyPredictionsError
-from ftcore.metrics.outputs import format_table, write_report
 from ftcore.metrics.rouge import CjkLatinTokenizer
-from ftcore.scoring import generalisation_gap, score_predictions
+from ftcore.metrics.score_files import format_table, write_report
+from ftcore.metrics.scoring import generalisation_gap, score_predictions
 
 PREDICTIONS = ["新年快乐，万事如意！", "祝您身体健康，阖家幸福。", "恭喜发财", "新年好", ""]
 REFERENCES = [

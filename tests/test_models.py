@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from ftcore.errors import ModelNotFoundError
-from ftcore.models import DEMO_MODEL_DIR, resolve_model_source
+from ftcore.runtime.models import DEMO_MODEL_DIR, resolve_model_source
 
 ROUND_TRIP_TEXTS = [
     "新春快乐，万事如意！",
@@ -96,7 +96,7 @@ def test_folder_without_config_is_refused(tmp_path):
 
 
 def test_unreachable_hub_id_gives_a_clear_error():
-    from ftcore.models import load_model
+    from ftcore.runtime.models import load_model
 
     with pytest.raises(ModelNotFoundError, match="HF_HUB_OFFLINE=1 is set"):
         load_model("ftstudio-tests/no-such-model", device="cpu")
@@ -105,7 +105,7 @@ def test_unreachable_hub_id_gives_a_clear_error():
 def test_four_bit_loading_quantises_the_linear_layers():
     import bitsandbytes as bnb
 
-    from ftcore.models import load_model
+    from ftcore.runtime.models import load_model
 
     loaded = load_model("demo", load_in_4bit=True, device="cpu")
     linear4 = [m for m in loaded.model.modules() if isinstance(m, bnb.nn.Linear4bit)]

@@ -7,8 +7,13 @@ import time
 import pytest
 
 from ftcore.errors import ConfigError
-from ftcore.memorisation import char_ngrams, jaccard, memorisation_rate, normalise_whitespace
-from ftcore.overfit import (
+from ftcore.verdicts.memorisation import (
+    char_ngrams,
+    jaccard,
+    memorisation_rate,
+    normalise_whitespace,
+)
+from ftcore.verdicts.overfit import (
     CurveAnalysis,
     OverfitEvidence,
     VerdictThresholds,

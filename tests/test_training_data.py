@@ -14,7 +14,7 @@ from ftcore.data.formats import alpaca_to_messages, sharegpt_to_messages
 from ftcore.data.records import Record, SourceRef
 from ftcore.errors import DataError, DatasetNotFoundError, EmptyDatasetError
 from ftcore.nll import example_nlls, token_nll_sums
-from ftcore.training.data import (
+from ftcore.training.batches import (
     TrainRow,
     collate,
     encode_split,

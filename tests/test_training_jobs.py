@@ -20,7 +20,7 @@ from ftcore.training.jobs import (
     stop_run,
     wait_for_run,
 )
-from ftcore.training.registry import registry_at, run_record
+from ftcore.training.run_table import registry_at, run_record
 from ftcore.training.runfiles import RunStatus, log_tail, read_progress, write_status
 
 

@@ -11,12 +11,12 @@ from test_training_data import write_dataset
 
 from ftcore.chat_format import encode_for_generation
 from ftcore.errors import ConfigError, DatasetNotFoundError
-from ftcore.models import load_model
 from ftcore.nll import example_nlls, mean_nll
+from ftcore.runtime.models import load_model
+from ftcore.training.batches import encode_split, load_dataset_folder
 from ftcore.training.config import TrainConfig, load_config
-from ftcore.training.data import encode_split, load_dataset_folder
-from ftcore.training.registry import registry_at, run_record
-from ftcore.training.run import train
+from ftcore.training.execute import train
+from ftcore.training.run_table import registry_at, run_record
 from ftcore.training.runfiles import read_progress, read_status
 
 PROMPT = [{"role": "user", "content": "帮我给外婆写一条春节祝福，温馨一点。\n外婆今年八十岁"}]
@@ -156,7 +156,7 @@ def test_qlora_trains_on_cpu_with_4bit_layers(dataset, tmp_path):
 def test_full_fine_tuning_saves_a_standalone_model(dataset, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from ftcore.training.outputs import export_merged
+    from ftcore.training.weights import export_merged
 
     config = small_config(
         dataset, tmp_path / "full", method="full", max_steps=3, learning_rate=1e-4, eval_every=3

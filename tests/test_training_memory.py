@@ -4,6 +4,7 @@ import pytest
 from transformers import Qwen2Config
 
 from ftcore.training.config import TrainConfig
+from ftcore.training.execute import oom_advice
 from ftcore.training.memory import (
     NF4_BYTES,
     estimate_for_config,
@@ -13,7 +14,6 @@ from ftcore.training.memory import (
     shape_of,
 )
 from ftcore.training.modeling import ATTENTION_AND_MLP
-from ftcore.training.run import oom_advice
 
 GIB = 2**30
 

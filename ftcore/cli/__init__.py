@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from ftcore import __version__
-from ftcore.cli.data import add_data_commands
-from ftcore.cli.evaluate import add_eval_command
-from ftcore.cli.models import add_model_commands
-from ftcore.cli.score import add_score_command
-from ftcore.cli.train import add_training_commands
+from ftcore.cli.data_commands import add_data_commands
+from ftcore.cli.eval_commands import add_eval_command
+from ftcore.cli.model_commands import add_model_commands
+from ftcore.cli.score_commands import add_score_command
+from ftcore.cli.train_commands import add_training_commands
 from ftcore.errors import FtcoreError
 
 

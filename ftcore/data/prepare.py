@@ -24,12 +24,12 @@ from ftcore.data import versions
 from ftcore.data.clean import Cleaner
 from ftcore.data.dedup import Duplicates, cluster_duplicates
 from ftcore.data.minhash import MinHasher
-from ftcore.data.outputs import leakage_report, write_duplicates, write_splits
 from ftcore.data.readers import file_sha256
 from ftcore.data.records import EMPTY_AFTER_CLEANING, TOO_LONG, RawRow, Reject
 from ftcore.data.settings import PrepareSettings
 from ftcore.data.sources import SourceFile, open_sources
 from ftcore.data.split import MISSING_LABEL, SEALED_SPLIT, SPLITS, split_rows
+from ftcore.data.split_files import leakage_report, write_duplicates, write_splits
 from ftcore.data.spool import RowSpool
 from ftcore.data.validate import character_length, token_length, too_long, validate_row
 from ftcore.errors import ConfigError, DataError, did_you_mean

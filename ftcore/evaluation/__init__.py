@@ -1,4 +1,4 @@
 """Evaluation pipeline: batched greedy generation, perplexity, scoring and storage.
 
-`ftcore.evaluation.run.evaluate` is the entry point the Evaluate tab and `ftcore eval` call.
+`ftcore.evaluation.pipeline.evaluate` is the entry point the Evaluate tab and `ftcore eval` call.
 """

@@ -13,17 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftcore.bootstrap import bootstrap_difference_ci
-from ftcore.forgetting import ExamPart, ForgettingResult, forgetting_check, three_part_exam
-from ftcore.memorisation import MemorisationResult, memorisation_rate
-from ftcore.overfit import (
+from ftcore.metrics.scoring import GapScore, generalisation_gap
+from ftcore.stats.bootstrap import bootstrap_difference_ci
+from ftcore.verdicts.forgetting import ExamPart, ForgettingResult, forgetting_check, three_part_exam
+from ftcore.verdicts.memorisation import MemorisationResult, memorisation_rate
+from ftcore.verdicts.overfit import (
     CurveAnalysis,
     OverfitEvidence,
     Verdict,
     overfit_verdict,
     val_curve_analysis,
 )
-from ftcore.scoring import GapScore, generalisation_gap
 
 BASE = "base"
 PROBE = "probe"

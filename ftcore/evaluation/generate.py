@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ftcore.chat_format import Message, encode_for_generation
 from ftcore.errors import ConfigError, DataError
-from ftcore.generation import GenerationSettings, generation_config
+from ftcore.runtime.generation import GenerationSettings, generation_config
 
 logger = logging.getLogger(__name__)
 

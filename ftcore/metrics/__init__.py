@@ -7,6 +7,6 @@
 - `predictions.read_predictions(path)`: rows of a predictions JSONL and its bad lines.
 - `outputs.write_report(report, out_dir)`: scores.json, per_example.jsonl and CSV exports.
 
-ftcore.scoring puts these together with bootstrap confidence intervals. Nothing here
+ftcore.metrics.scoring puts these together with bootstrap confidence intervals. Nothing here
 touches the network, and sacrebleu / rouge-score are imported on first use.
 """

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from ftcore.db import utc_now
 from ftcore.errors import RunError
-from ftcore.training import registry
+from ftcore.training import run_table
 from ftcore.training.config import TrainConfig, load_config
-from ftcore.training.registry import RunRecord
-from ftcore.training.run import finalize_config, preflight, prepare_run_folder
+from ftcore.training.execute import finalize_config, preflight, prepare_run_folder
+from ftcore.training.run_table import RunRecord
 from ftcore.training.runfiles import RunPaths, RunStatus, pid_alive, read_status, write_status
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ def _queue(paths: RunPaths, config: TrainConfig) -> None:
     paths.stop_request.unlink(missing_ok=True)
     paths.pid_file.unlink(missing_ok=True)
     write_status(paths.root, RunStatus(str(paths.root), "queued", updated_at=utc_now()))
-    with registry.registry_at(config.home) as db:
-        registry.register_run(db, config, paths.root, "queued")
+    with run_table.registry_at(config.home) as db:
+        run_table.register_run(db, config, paths.root, "queued")
 
 
 def start_run(config: TrainConfig) -> RunHandle:
@@ -151,8 +151,8 @@ def run_status(run_dir: str | Path) -> RunStatus:
     )  # fmt: skip
     write_status(paths.root, final)
     config = load_config(paths.config)
-    with registry.registry_at(config.home) as db:
-        registry.update_run(
+    with run_table.registry_at(config.home) as db:
+        run_table.update_run(
             db,
             paths.root,
             state=final.state,
@@ -227,12 +227,12 @@ def _own_job_running(paths: RunPaths) -> bool:
 
 def list_runs(home: str | Path | None = None) -> list[RunRecord]:
     """Every run registered in the workspace, newest first, with dead jobs marked failed."""
-    with registry.registry_at(home) as db:
-        records = registry.run_records(db)
+    with run_table.registry_at(home) as db:
+        records = run_table.run_records(db)
     for record in records:
         if record.state in ("queued", "running", "stopping") and Path(record.run_dir).is_dir():
             run_status(record.run_dir)
     if any(r.state in ("queued", "running", "stopping") for r in records):
-        with registry.registry_at(home) as db:
-            records = registry.run_records(db)
+        with run_table.registry_at(home) as db:
+            records = run_table.run_records(db)
     return records

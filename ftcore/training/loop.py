@@ -21,9 +21,7 @@ from pathlib import Path
 
 from ftcore.nll import corpus_totals, example_nlls, token_nll_sums
 from ftcore.training import checkpoint
-from ftcore.training.checkpoint import LoopState
-from ftcore.training.config import TrainConfig
-from ftcore.training.data import (
+from ftcore.training.batches import (
     TrainRow,
     collate,
     encode_split,
@@ -31,6 +29,8 @@ from ftcore.training.data import (
     load_dataset_folder,
     pack_rows,
 )
+from ftcore.training.checkpoint import LoopState
+from ftcore.training.config import TrainConfig
 from ftcore.training.modeling import load_for_training
 from ftcore.training.runfiles import RunPaths
 from ftcore.training.schedule import lr_factor, make_plan

@@ -95,7 +95,7 @@ def shape_of(base: str) -> ModelShape:
     from transformers import AutoConfig
 
     from ftcore.errors import ModelNotFoundError
-    from ftcore.models import resolve_model_source
+    from ftcore.runtime.models import resolve_model_source
 
     source = resolve_model_source(base)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from ftcore.errors import ConfigError, ModelNotFoundError, did_you_mean
-from ftcore.models import load_tokenizer, resolve_model_source
+from ftcore.runtime.models import load_tokenizer, resolve_model_source
 from ftcore.training.config import TrainConfig
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ftcore import __version__
-from ftcore.chat import ModelCache
 from ftcore.db import Database
+from ftcore.runtime.chat import ModelCache
 from ftcore.workspace import Workspace
 
 # System fonts only: the default theme fetches web fonts, which an offline machine lacks.

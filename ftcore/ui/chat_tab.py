@@ -6,10 +6,10 @@ import threading
 
 import gradio as gr
 
-from ftcore.adapters import find_adapters
-from ftcore.chat import BASE_SIDE, TUNED_SIDE, ChatRequest, Conversation, stream_chat_turn
-from ftcore.generation import GenerationSettings
-from ftcore.ui.errors import shows_errors
+from ftcore.runtime.adapters import find_adapters
+from ftcore.runtime.chat import BASE_SIDE, TUNED_SIDE, ChatRequest, Conversation, stream_chat_turn
+from ftcore.runtime.generation import GenerationSettings
+from ftcore.ui.error_toasts import shows_errors
 
 NO_ADAPTER = "(none: base model only)"
 BASE_CHOICES = ["demo", "Qwen/Qwen2.5-0.5B-Instruct"]

@@ -17,7 +17,7 @@ from ftcore.data.sources import preview_file
 from ftcore.data.versions import list_versions, load_rejects
 from ftcore.errors import DataError
 from ftcore.ui import data_views
-from ftcore.ui.errors import shows_errors
+from ftcore.ui.error_toasts import shows_errors
 
 NO_STRATIFY = "(none)"
 SHOWN_REJECTS = 500  # rows in the rejects table; rejected.jsonl in the download has them all
@@ -93,7 +93,7 @@ class DataHandlers:
         settings = settings_from_widgets(*settings)
         tokenizer = None
         if tokenizer_base.strip():
-            from ftcore.models import load_tokenizer
+            from ftcore.runtime.models import load_tokenizer
 
             tokenizer = load_tokenizer(tokenizer_base.strip())
         result = prepare_dataset(

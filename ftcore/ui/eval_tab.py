@@ -6,14 +6,14 @@ import time
 
 import gradio as gr
 
-from ftcore.adapters import find_adapters
 from ftcore.data.samples import SAMPLE_SETS
 from ftcore.evaluation.assess import run_progress
-from ftcore.evaluation.run import evaluate
+from ftcore.evaluation.pipeline import evaluate
+from ftcore.runtime.adapters import find_adapters
 from ftcore.ui import eval_views, train_views
 from ftcore.ui.chat_tab import BASE_CHOICES
 from ftcore.ui.data_tab import zip_folder
-from ftcore.ui.errors import shows_errors
+from ftcore.ui.error_toasts import shows_errors
 from ftcore.ui.train_tab import dataset_choices
 
 PROBE_FILE = SAMPLE_SETS["General-ability probe (alpaca, 80 rows)"]

@@ -12,12 +12,12 @@ from ftcore.data.versions import list_versions
 from ftcore.training import jobs
 from ftcore.training.config import METHODS, PRECISIONS, TrainConfig, command_line
 from ftcore.training.memory import estimate_for_config
-from ftcore.training.outputs import export_merged
 from ftcore.training.presets import KNOB_HELP, PRESETS, STARTER_DESCRIPTION
 from ftcore.training.runfiles import log_tail, read_progress, read_status
+from ftcore.training.weights import export_merged
 from ftcore.ui import train_views
 from ftcore.ui.chat_tab import BASE_CHOICES
-from ftcore.ui.errors import shows_errors
+from ftcore.ui.error_toasts import shows_errors
 
 POLL_SECONDS = 2.0
 # The widgets that make a TrainConfig, in the order the handlers receive them.

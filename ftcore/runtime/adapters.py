@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ftcore.errors import AdapterError, did_you_mean
-from ftcore.models import LoadedModel, load_model
+from ftcore.runtime.models import LoadedModel, load_model
 
 logger = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ def run_data_prepare(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, spec).validated()  # bad flags fail before any loading
     tokenizer = None
     if args.base or args.max_tokens:
-        from ftcore.models import load_tokenizer
+        from ftcore.runtime.models import load_tokenizer
 
         tokenizer = load_tokenizer(args.base or "demo")
     workspace = Workspace.open(args.home)

@@ -22,7 +22,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
-    from ftcore.generation import GenerationSettings
+    from ftcore.runtime.generation import GenerationSettings
 
     defaults = GenerationSettings()
     parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
@@ -38,9 +38,9 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    from ftcore.adapters import ChatModel
-    from ftcore.generation import GenerationSettings, stream_reply
-    from ftcore.models import load_model
+    from ftcore.runtime.adapters import ChatModel
+    from ftcore.runtime.generation import GenerationSettings, stream_reply
+    from ftcore.runtime.models import load_model
 
     settings = GenerationSettings(
         max_new_tokens=args.max_new_tokens,
@@ -63,7 +63,7 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from ftcore.adapters import merge_and_save
+    from ftcore.runtime.adapters import merge_and_save
 
     out = merge_and_save(args.base, args.adapter, args.out)
     print(f"merged model written to {out}")
@@ -71,9 +71,9 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ftcore.adapters import find_adapters
     from ftcore.db import Database
-    from ftcore.models import DEMO_MODEL_DIR
+    from ftcore.runtime.adapters import find_adapters
+    from ftcore.runtime.models import DEMO_MODEL_DIR
     from ftcore.workspace import Workspace
 
     workspace = Workspace.open(args.home)

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ftcore.bootstrap import bootstrap_difference_ci, percentile_interval, resampled_sums
 from ftcore.errors import ConfigError, DataError, EmptyPredictionsError
 from ftcore.metrics.predictions import row_problem
 from ftcore.metrics.registry import Metric, get_metrics
 from ftcore.metrics.text import Language, detect_language
+from ftcore.stats.bootstrap import bootstrap_difference_ci, percentile_interval, resampled_sums
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
-from ftcore.adapters import ChatModel
 from ftcore.chat_format import Message, encode_for_generation
 from ftcore.errors import ConfigError
+from ftcore.runtime.adapters import ChatModel
 
 
 @dataclass(frozen=True)

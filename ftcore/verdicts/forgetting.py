@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from ftcore.bootstrap import bootstrap_mean_difference_ci
 from ftcore.errors import ConfigError
+from ftcore.stats.bootstrap import bootstrap_mean_difference_ci
 
 Interval = tuple[float, float]
 

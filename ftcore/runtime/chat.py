@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ftcore.adapters import ChatModel
 from ftcore.chat_format import Message
 from ftcore.db import Database, utc_now
 from ftcore.errors import AdapterError
-from ftcore.generation import GenerationSettings, stream_reply
-from ftcore.models import load_model
+from ftcore.runtime.adapters import ChatModel
+from ftcore.runtime.generation import GenerationSettings, stream_reply
+from ftcore.runtime.models import load_model
 
 BASE_SIDE = "base"
 TUNED_SIDE = "fine-tuned"

@@ -42,7 +42,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ftcore.training.run import train
+    from ftcore.training.execute import train
 
     if args.config:
         config = load_config(args.config, **_overrides(args))
@@ -100,7 +100,7 @@ def run_runs_resume(args: argparse.Namespace) -> int:
 
 
 def run_runs_export(args: argparse.Namespace) -> int:
-    from ftcore.training.outputs import export_merged
+    from ftcore.training.weights import export_merged
 
     out = export_merged(args.run_dir, args.out, which=args.which)
     print(f"merged model written to {out}")

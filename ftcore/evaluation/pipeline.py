@@ -28,9 +28,9 @@ from ftcore.errors import ConfigError, DataError
 from ftcore.evaluation.assess import ModelAssessment, assess_adapters
 from ftcore.evaluation.generate import EvalExample, eval_example, generate_predictions
 from ftcore.evaluation.perplexity import SplitPerplexity, split_perplexity
-from ftcore.metrics.outputs import SCORES_JSON, write_report
+from ftcore.metrics.score_files import SCORES_JSON, write_report
+from ftcore.metrics.scoring import ScoreReport, score_predictions
 from ftcore.metrics.text import detect_language
-from ftcore.scoring import ScoreReport, score_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -171,9 +171,9 @@ def evaluate(
     predictions.jsonl, scores.json/.csv, per_example.jsonl/.csv and evaluation.json to
     `out_dir`. Rerunning into the same folder resumes generation. With `database`
     (ftcore.db.Database) the evaluation is registered; `chat_model` reuses a loaded
-    ftcore.adapters.ChatModel of `base` instead of loading it again."""
-    from ftcore.adapters import ChatModel
-    from ftcore.models import load_model
+    ftcore.runtime.adapters.ChatModel of `base` instead of loading it again."""
+    from ftcore.runtime.adapters import ChatModel
+    from ftcore.runtime.models import load_model
 
     splits = _check_splits(splits)
     if limit is not None and limit < 1:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ftcore.scoring import ScoreReport
+    from ftcore.metrics.scoring import ScoreReport
 
 SCORES_JSON = "scores.json"
 PER_EXAMPLE_JSONL = "per_example.jsonl"

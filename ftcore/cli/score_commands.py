@@ -1,4 +1,4 @@
-"""`ftcore score PREDICTIONS.jsonl --out DIR`: score a predictions file, over ftcore.scoring.
+"""`ftcore score PREDICTIONS.jsonl --out DIR`: score a predictions file (ftcore.metrics.scoring).
 
 The top-level CLI (ftcore.cli) adds this subcommand and turns FtcoreError into a one-line
 message and exit code 1, so nothing here catches library errors.
@@ -15,10 +15,10 @@ SHOWN_BAD_LINES = 10  # the rest are counted; `-v` logs every one
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from ftcore.metrics.outputs import format_table, write_report
     from ftcore.metrics.predictions import read_predictions
     from ftcore.metrics.registry import resolve_metric_names
-    from ftcore.scoring import score_predictions
+    from ftcore.metrics.score_files import format_table, write_report
+    from ftcore.metrics.scoring import score_predictions
 
     metrics = resolve_metric_names(args.metrics)  # a typo fails before the file is read
     rows, bad_lines = read_predictions(args.predictions)

@@ -33,7 +33,7 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, which: str = "publis
     """A standalone model folder (weights, config, tokenizer) that loads without peft:
     the adapter merged into a full-precision copy of the base model, or for a full
     fine-tuning run, a copy of its model folder."""
-    from ftcore.adapters import merge_and_save
+    from ftcore.runtime.adapters import merge_and_save
 
     paths = RunPaths(Path(run_dir))
     config = load_config(paths.config)

@@ -35,7 +35,7 @@ def _progress(fraction: float, message: str) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ftcore.db import Database
-    from ftcore.evaluation.run import evaluate
+    from ftcore.evaluation.pipeline import evaluate
     from ftcore.workspace import Workspace
 
     database = Database.for_workspace(Workspace.open(args.home)) if args.home else None

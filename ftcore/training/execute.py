@@ -21,9 +21,9 @@ from pathlib import Path
 
 from ftcore.db import utc_now
 from ftcore.errors import ConfigError, GpuOutOfMemoryError, RunError
-from ftcore.training import registry
+from ftcore.training import run_table
+from ftcore.training.batches import load_dataset_folder
 from ftcore.training.config import TrainConfig, load_config, save_config
-from ftcore.training.data import load_dataset_folder
 from ftcore.training.loop import RunResult, Trainer, stop_checker
 from ftcore.training.modeling import resolve_precision
 from ftcore.training.runfiles import (
@@ -137,7 +137,7 @@ class RunTracker:
         self.paths, self.config, self.enabled = paths, config, enabled
         self.progress = ProgressLog(paths.progress)
         self.status: RunStatus | None = None
-        self.db = registry.open_registry(config.home) if enabled else None
+        self.db = run_table.open_registry(config.home) if enabled else None
 
     def begin(self) -> None:
         if not self.enabled:
@@ -152,7 +152,7 @@ class RunTracker:
             updated_at=utc_now(),
         )
         write_status(self.paths.root, self.status)
-        registry.register_run(self.db, self.config, self.paths.root, "running")
+        run_table.register_run(self.db, self.config, self.paths.root, "running")
 
     def row(self, kind: str, **values) -> None:
         if self.enabled:
@@ -179,7 +179,7 @@ class RunTracker:
         )  # fmt: skip
         write_status(self.paths.root, self.status)
         self.event(state, step=self.status.step, error=error)
-        registry.update_run(
+        run_table.update_run(
             self.db,
             self.paths.root,
             state=state,

@@ -1,0 +1,1 @@
+"""The model runtime: load models and tokenizers, attach adapters, generate, chat."""

@@ -1,0 +1,1 @@
+"""Pure statistics: bootstrap resampling and confidence intervals (numpy only)."""

@@ -1,0 +1,1 @@
+"""Verdicts on a fine-tune: overfitting, memorisation and forgetting, as pure functions."""
