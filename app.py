@@ -8,7 +8,9 @@ import logging
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    # No default here: Gradio then takes GRADIO_SERVER_NAME (which Spaces set to 0.0.0.0)
+    # or 127.0.0.1, where a hard-coded default would shut a Space's proxy out.
+    parser.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--home", help="workspace folder (default: $FTSTUDIO_HOME or ./workspace)")

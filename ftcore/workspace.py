@@ -1,26 +1,25 @@
 """Where everything a user creates lives: the workspace folder and its layout.
 
-`FTSTUDIO_HOME` sets it. Otherwise a Space with persistent storage (a writable `/data`)
-gets `/data/ftstudio`, and a local checkout gets `./workspace`.
+`FTSTUDIO_HOME` sets it; otherwise it is `./workspace`. A writable `/data` means nothing:
+ordinary Linux machines have one, and Spaces (which set `SPACE_ID`) no longer offer a
+persistent disk there. The live database always stays on local disk; where a Space keeps
+copies of it is the backup's business, not the workspace's.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftcore.errors import WorkspaceError
-
-SPACES_STORAGE = Path("/data")
 
 
 def default_home() -> Path:
     """The workspace folder to use when the caller names none."""
     if env := os.environ.get("FTSTUDIO_HOME"):
         return Path(env).expanduser()
-    if SPACES_STORAGE.is_dir() and os.access(SPACES_STORAGE, os.W_OK):
-        return SPACES_STORAGE / "ftstudio"
     return Path("workspace")
 
 
@@ -56,8 +55,18 @@ class Workspace:
     def evals(self) -> Path:
         return self.root / "evals"
 
-    @property
-    def on_network_storage(self) -> bool:
-        """True on a Space's bucket-mounted /data, which has no file locking."""
-        resolved = self.root.resolve()
-        return resolved == SPACES_STORAGE or SPACES_STORAGE in resolved.parents
+    def new_eval_dir(self) -> Path:
+        """A new, empty evaluation folder named by the time, made here and nowhere else:
+        two evaluations started in the same second get `…-2`, `…-3` instead of resuming
+        into one folder (mkdir without exist_ok is atomic, so threads cannot collide)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(1, 1000):
+            folder = self.evals / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+            try:
+                folder.mkdir(parents=True)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create evaluation folder {folder}: {exc}") from exc
+            return folder
+        raise WorkspaceError(f"no free evaluation folder name for {stamp} in {self.evals}")

@@ -42,7 +42,7 @@ def test_side_by_side_answers_with_base_and_adapter(db, lora_adapter):
     assert conversation.sides[TUNED_SIDE][-1]["content"] == expected_tuned
     assert expected_base != expected_tuned
 
-    rows = list(db.db["chat_turns"].rows_where(order_by="id"))
+    rows = db.query("SELECT * FROM chat_turns ORDER BY id")
     assert [row["adapter"] for row in rows] == [None, str(lora_adapter)]
     assert [row["reply"] for row in rows] == [expected_base, expected_tuned]
     assert json.loads(rows[0]["messages_json"]) == prompt
@@ -60,9 +60,7 @@ def test_each_side_keeps_its_own_history(db, lora_adapter):
         roles = [m["role"] for m in conversation.sides[side]]
         assert roles == ["system", "user", "assistant", "user", "assistant"]
     assert conversation.sides[BASE_SIDE][2] != conversation.sides[TUNED_SIDE][2]
-    second_prompt = json.loads(
-        list(db.db["chat_turns"].rows_where(order_by="id"))[2]["messages_json"]
-    )
+    second_prompt = json.loads(db.query("SELECT * FROM chat_turns ORDER BY id")[2]["messages_json"])
     assert second_prompt[2] == conversation.sides[BASE_SIDE][2]
 
 
@@ -75,7 +73,7 @@ def test_stop_skips_the_sides_not_yet_started(db, lora_adapter):
     for _ in stream_chat_turn(ModelCache(), db, conversation, "你好", request, stop):
         stop.set()
     assert conversation.sides[TUNED_SIDE][-1] == {"role": "assistant", "content": ""}
-    assert [row["stopped"] for row in db.db["chat_turns"].rows] == [1, 1]
+    assert [row["stopped"] for row in db.query("SELECT stopped FROM chat_turns")] == [1, 1]
 
 
 def test_comparing_without_an_adapter_is_refused(db):

@@ -28,7 +28,7 @@ from ftcore.data.records import (
 )
 from ftcore.data.settings import PrepareSettings
 from ftcore.data.sources import open_sources
-from ftcore.data.stats import LENGTH_BIN_EDGES
+from ftcore.data.split_stats import LENGTH_BIN_EDGES
 from ftcore.data.validate import token_length, validate_row
 from ftcore.data.versions import load_split
 

@@ -167,7 +167,9 @@ def test_versions_are_registered_and_numbered_per_name(tmp_path, greetings, work
         (1, first.content_hash),
     ]
     assert listed[0]["counts"]["kept"] == 40
-    stored = json.loads(database.db["dataset_versions"].get(1)["manifest_json"])
+    stored = json.loads(
+        database.query_value("SELECT manifest_json FROM dataset_versions WHERE id = 1")
+    )
     assert stored["content_hash"] == first.content_hash
 
 
@@ -176,7 +178,7 @@ def test_registering_a_folder_again_replaces_its_row(tmp_path, greetings, worksp
     result = prepare_dataset([greetings], tmp_path / "v1")
     register_version(database, "greet", result.path, result.manifest)
     register_version(database, "greet", result.path, result.manifest)
-    assert database.db["dataset_versions"].count == 1
+    assert database.query_value("SELECT COUNT(*) FROM dataset_versions") == 1
 
 
 def test_output_folder_with_other_files_is_not_replaced(tmp_path, greetings):
@@ -247,7 +249,7 @@ def test_settings_round_trip_through_the_manifest(tmp_path, greetings):
 def test_length_histogram_uses_shared_doubling_bins():
     import numpy as np
 
-    from ftcore.data.stats import LENGTH_BIN_EDGES, length_stats
+    from ftcore.data.split_stats import LENGTH_BIN_EDGES, length_stats
 
     stats = length_stats(np.array([0, 15, 16, 100, 5000, 9000]), "tokens")
     assert stats["histogram"]["edges"] == LENGTH_BIN_EDGES

@@ -16,7 +16,7 @@ from ftcore.data.dedup import Duplicates
 from ftcore.data.settings import PrepareSettings
 from ftcore.data.split import SEALED_SPLIT, SPLITS, find_leaks
 from ftcore.data.spool import RowSpool
-from ftcore.data.stats import LabelCounts, length_stats
+from ftcore.data.split_stats import LabelCounts, length_stats
 
 logger = logging.getLogger(__name__)
 

@@ -173,13 +173,11 @@ def register_version(database, name: str, folder: Path, manifest: dict) -> int:
 def list_versions(database, name: str | None = None) -> list[dict]:
     """Registered versions, newest first, optionally of one dataset name."""
     where, params = ("WHERE name = ?", [name]) if name else ("", [])
-    cursor = database.db.execute(
+    rows = database.query(
         "SELECT name, version, path, content_hash, created_at, counts_json "
         f"FROM dataset_versions {where} ORDER BY created_at DESC, id DESC",
         params,
     )
-    columns = [column[0] for column in cursor.description]
-    rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         row["counts"] = json.loads(row.pop("counts_json"))
     return rows

@@ -62,12 +62,10 @@ def register_evaluation(
 
 def list_evaluations(database) -> list[dict]:
     """Registered evaluations, newest first, with settings and scores parsed."""
-    cursor = database.db.execute(
+    rows = database.query(
         "SELECT id, created_at, out_dir, base_model, dataset_dir, dataset_hash, "
         "settings_json, scores_json FROM evaluations ORDER BY created_at DESC, id DESC"
     )
-    columns = [column[0] for column in cursor.description]
-    rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
         row["settings"] = json.loads(row.pop("settings_json"))
         row["scores"] = json.loads(row.pop("scores_json"))
@@ -80,8 +78,9 @@ def prediction_pairs(
     """Rows {example_id, prompt, reference, prediction_a, prediction_b} for every example
     both models answered on `split`, ordered by example id: the material of a blind A/B
     rating session (which side is shown first is the rating session's business)."""
-    cursor = database.db.execute(
-        "SELECT a.example_id, a.prompt, a.reference, a.prediction, b.prediction "
+    pairs = database.query(
+        "SELECT a.example_id, a.prompt, a.reference, a.prediction AS prediction_a, "
+        "b.prediction AS prediction_b "
         "FROM eval_predictions a JOIN eval_predictions b "
         "ON a.evaluation_id = b.evaluation_id AND a.split = b.split "
         "AND a.example_id = b.example_id "
@@ -89,8 +88,6 @@ def prediction_pairs(
         "ORDER BY a.example_id",
         [evaluation_id, split, model_a, model_b],
     )
-    keys = ("example_id", "prompt", "reference", "prediction_a", "prediction_b")
-    pairs = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     if not pairs:
         raise DataError(
             f"evaluation {evaluation_id} has no {split!r} examples answered by both "

@@ -6,26 +6,16 @@ import threading
 
 import gradio as gr
 
-from ftcore.runtime.adapters import find_adapters
 from ftcore.runtime.chat import BASE_SIDE, TUNED_SIDE, ChatRequest, Conversation, stream_chat_turn
 from ftcore.runtime.generation import GenerationSettings
+from ftcore.ui.choices import BASE_CHOICES, NO_ADAPTER, adapter_choices, chosen_adapter
 from ftcore.ui.error_toasts import shows_errors
 
-NO_ADAPTER = "(none: base model only)"
-BASE_CHOICES = ["demo", "Qwen/Qwen2.5-0.5B-Instruct"]
 EXAMPLES = [
     "给外婆写一条温馨的春节祝福。",
     "西红柿炒鸡蛋怎么做？",
     "Write a short New Year greeting for a colleague.",
 ]
-
-
-def adapter_choices(context) -> list[str]:
-    return [NO_ADAPTER, *(str(path) for path in find_adapters(context.workspace.runs))]
-
-
-def chosen_adapter(adapter: str | None) -> str | None:
-    return None if adapter in (None, "", NO_ADAPTER) else adapter
 
 
 def chat_request(

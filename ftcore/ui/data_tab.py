@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +15,7 @@ from ftcore.data.sources import preview_file
 from ftcore.data.versions import list_versions, load_rejects
 from ftcore.errors import DataError
 from ftcore.ui import data_views
+from ftcore.ui.downloads import zip_folder
 from ftcore.ui.error_toasts import shows_errors
 
 NO_STRATIFY = "(none)"
@@ -63,13 +62,6 @@ def versions_table(context):
         ]
         for r in rows
     ]
-
-
-def zip_folder(folder: Path, name: str) -> str:
-    """A zip of `folder` named `name`.zip, in a temporary place the browser may download
-    from (Gradio serves files only from its allowed folders)."""
-    archive = Path(tempfile.mkdtemp(prefix="ftstudio-")) / name
-    return shutil.make_archive(str(archive), "zip", folder)
 
 
 class DataHandlers:

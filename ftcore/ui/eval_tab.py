@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import gradio as gr
 
 from ftcore.data.samples import SAMPLE_SETS
@@ -11,10 +9,9 @@ from ftcore.evaluation.assess import run_progress
 from ftcore.evaluation.pipeline import evaluate
 from ftcore.runtime.adapters import find_adapters
 from ftcore.ui import eval_views, train_views
-from ftcore.ui.chat_tab import BASE_CHOICES
-from ftcore.ui.data_tab import zip_folder
+from ftcore.ui.choices import BASE_CHOICES, dataset_choices
+from ftcore.ui.downloads import zip_folder
 from ftcore.ui.error_toasts import shows_errors
-from ftcore.ui.train_tab import dataset_choices
 
 PROBE_FILE = SAMPLE_SETS["General-ability probe (alpaca, 80 rows)"]
 
@@ -42,7 +39,7 @@ class EvalHandlers:
     ):
         if not data:
             raise gr.Error("Pick a dataset version (prepare one in the Data tab).")
-        out = self.context.workspace.evals / time.strftime("%Y%m%d-%H%M%S")
+        out = self.context.workspace.new_eval_dir()
         result = evaluate(
             base,
             adapters or [],

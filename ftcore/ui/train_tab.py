@@ -8,7 +8,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from ftcore.data.versions import list_versions
 from ftcore.training import jobs
 from ftcore.training.config import METHODS, PRECISIONS, TrainConfig, command_line
 from ftcore.training.memory import estimate_for_config
@@ -16,7 +15,7 @@ from ftcore.training.presets import KNOB_HELP, PRESETS, STARTER_DESCRIPTION
 from ftcore.training.runfiles import log_tail, read_progress, read_status
 from ftcore.training.weights import export_merged
 from ftcore.ui import train_views
-from ftcore.ui.chat_tab import BASE_CHOICES
+from ftcore.ui.choices import BASE_CHOICES, dataset_choices
 from ftcore.ui.error_toasts import shows_errors
 
 POLL_SECONDS = 2.0
@@ -46,18 +45,6 @@ CONFIG_FIELDS = [
 ]
 # gr.Number sends floats: cast each field back to the type TrainConfig checks.
 FIELD_TYPES = typing.get_type_hints(TrainConfig)
-
-
-def dataset_choices(context) -> list[tuple[str, str]]:
-    """(label, folder) of each registered dataset version, newest first."""
-    return [
-        (
-            f"{v['name']} v{v['version']} · {v['counts'].get('train')} train / "
-            f"{v['counts'].get('val')} val",
-            v["path"],
-        )
-        for v in list_versions(context.db)
-    ]
 
 
 def run_choices(context) -> list[tuple[str, str]]:
