@@ -32,15 +32,16 @@ SETTINGS = {"rows": 400, "batch_size": 8, "max_length": 256, "lr": 2e-4, "warmup
 
 
 def write_dataset(folder: Path) -> Path:
-    from ftcore.data.formats import alpaca_to_messages
-    from ftcore.data.records import Record
+    """The first SETTINGS["rows"] greetings as a dataset version (training reads only
+    versions): all in train, in order, none dropped."""
+    from ftcore.data.prepare import prepare_dataset
+    from ftcore.data.settings import PrepareSettings
 
-    rows = [json.loads(line) for line in GREETINGS.read_text("utf-8").splitlines()]
-    records = [Record(alpaca_to_messages(r), id=r["id"]) for r in rows[: SETTINGS["rows"]]]
-    folder.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records)
-    (folder / "train.jsonl").write_text(text, "utf-8")
-    return folder
+    source = folder.parent / "greetings-rows.jsonl"
+    lines = GREETINGS.read_text("utf-8").splitlines()[: SETTINGS["rows"]]
+    source.write_text("\n".join(lines) + "\n", "utf-8")
+    settings = PrepareSettings(split=(1.0, 0.0, 0.0), exact_dedup=False, near_dup=None)
+    return prepare_dataset([source], folder, settings).path
 
 
 def run_ours(dataset: Path, work: Path, steps: int) -> dict:

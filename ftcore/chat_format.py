@@ -3,9 +3,15 @@
 The model's own chat template is the single source of truth. A conversation is cut into
 segments by rendering successive prefixes of it and taking the differences: the text a
 user turn adds (prompt, never trained on) and the text an assistant turn adds (its content
-and end-of-turn marker, trained on). Each segment is tokenised on its own and the ids are
+and end-of-turn marker). Each segment is tokenised on its own and the ids are
 concatenated, so the tokens a model is trained on are the tokens it is prompted with at
 generation time, with no off-by-one at merge boundaries.
+
+A reply's targets, the one definition that training labels and evaluation share: its
+tokens plus the end-of-turn token (the first special token after the reply). Whatever the
+template writes after that token (ChatML's "\n") is never generated, because generation
+stops at the end-of-turn token, so it is not a target: counting it charged a base model
+~2.2 nats a reply for a newline a fine-tune learns to predict, flattering the fine-tune.
 """
 
 from __future__ import annotations
@@ -24,13 +30,19 @@ Message = dict[str, str]
 @dataclass(frozen=True)
 class Segment:
     text: str
-    trainable: bool  # True for an assistant reply and its end-of-turn marker
+    trainable: bool  # True for an assistant reply and what the template writes after it
 
 
 @dataclass(frozen=True)
 class EncodedConversation:
     input_ids: list[int]
-    labels: list[int]  # IGNORE_INDEX on prompt tokens, the token id on reply tokens
+    labels: list[int]  # the token id on reply targets, IGNORE_INDEX everywhere else
+
+    def truncated(self, max_length: int | None) -> EncodedConversation:
+        """The first `max_length` tokens (None: all), as training cuts a conversation."""
+        if max_length is None:
+            return self
+        return EncodedConversation(self.input_ids[:max_length], self.labels[:max_length])
 
 
 def validate_messages(messages: Sequence[Message], *, ends_with: str) -> None:
@@ -104,21 +116,47 @@ def render_segments(
     return [segment for segment in segments if segment.text]
 
 
-def _encode_segments(tokenizer, segments: Sequence[Segment]) -> EncodedConversation:
+def _special_ids(tokenizer) -> set[int]:
+    # all_special_ids lists only the named roles (eos, pad, …): ChatML's <|im_end|> is
+    # often just an added special token.
+    added = (i for i, token in tokenizer.added_tokens_decoder.items() if token.special)
+    return {*tokenizer.all_special_ids, *added}
+
+
+def _reply_target_count(reply_ids: Sequence[int], special_ids: set[int]) -> int:
+    """How many of a reply segment's tokens are targets: up to and including the first
+    special token (the end-of-turn token); all of them when the template writes none."""
+    for position, token in enumerate(reply_ids):
+        if token in special_ids:
+            return position + 1
+    return len(reply_ids)
+
+
+def _encode_segments(
+    tokenizer, segments: Sequence[Segment], *, last_reply_only: bool = False
+) -> EncodedConversation:
+    special = _special_ids(tokenizer)
+    last_reply = max((i for i, s in enumerate(segments) if s.trainable), default=-1)
     input_ids: list[int] = []
     labels: list[int] = []
-    for segment in segments:
+    for index, segment in enumerate(segments):
         ids = tokenizer(segment.text, add_special_tokens=False)["input_ids"]
         input_ids.extend(ids)
-        labels.extend(ids if segment.trainable else [IGNORE_INDEX] * len(ids))
+        scored = segment.trainable and (index == last_reply or not last_reply_only)
+        targets = _reply_target_count(ids, special) if scored else 0
+        labels.extend(ids[:targets] + [IGNORE_INDEX] * (len(ids) - targets))
     return EncodedConversation(input_ids, labels)
 
 
-def encode_for_training(tokenizer, messages: Sequence[Message]) -> EncodedConversation:
-    """Token ids and labels of a conversation ending with an assistant reply; only the
-    assistant turns (with their end-of-turn markers) carry labels."""
+def encode_for_training(
+    tokenizer, messages: Sequence[Message], *, last_reply_only: bool = False
+) -> EncodedConversation:
+    """Token ids and labels of a conversation ending with an assistant reply; only reply
+    targets (see the module docstring) carry labels: of every assistant turn, or of the
+    last one only with `last_reply_only` (the turn evaluation generates and scores)."""
     validate_messages(messages, ends_with="assistant")
-    return _encode_segments(tokenizer, render_segments(tokenizer, messages))
+    segments = render_segments(tokenizer, messages)
+    return _encode_segments(tokenizer, segments, last_reply_only=last_reply_only)
 
 
 def encode_for_generation(tokenizer, messages: Sequence[Message]) -> list[int]:

@@ -67,7 +67,51 @@ class GpuOutOfMemoryError(FtcoreError):
     """Training ran out of GPU memory; the message says which setting to change."""
 
 
+class NoTargetTokensError(FtcoreError, ValueError):
+    """A mean NLL or perplexity was asked for over zero target tokens (every reply empty
+    or truncated away). Also a ValueError: the quantity is undefined, not merely unknown."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean X?' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class RatingError(FtcoreError):
+    """A rating request that is refused (a closed session, an unknown token, a bad vote);
+    nothing is stored when it is raised."""
+
+
+class RubricError(RatingError):
+    """A rubric file is not a valid rubric; the message names the file, line and field."""
+
+    def __init__(self, file: str, line: int, field: str, problem: str):
+        self.file, self.line, self.field, self.problem = file, line, field, problem
+        super().__init__(f"{file}:{line}: field {field!r}: {problem}")
+
+
+class SessionNotFoundError(RatingError):
+    """No rating session has the id or code that was given."""
+
+
+class SessionClosedError(RatingError):
+    """The rating session was closed, or its closing time has passed: no more votes."""
+
+
+class UnknownTokenError(RatingError):
+    """A rater or item token that the server never issued, or issued to someone else."""
+
+
+class DuplicateVoteError(RatingError):
+    """The rater has already voted on this item (one vote per rater, item and showing)."""
+
+
+class InvalidVoteError(RatingError):
+    """A vote with an unknown choice, a score outside the scale, a missing or unknown
+    criterion, or an over-long comment; the message names the field."""
+
+
+class ItemReleasedError(RatingError):
+    """A vote on an item whose reservation ran out and whose quota other raters filled
+    meanwhile."""

@@ -116,9 +116,149 @@ def create_evaluations(db: sqlite_utils.Database) -> None:
     )
 
 
+def add_runs_dataset_hash(db: sqlite_utils.Database) -> None:
+    """The content hash of the dataset version each run trained on, as evaluations keep it."""
+    db["runs"].add_column("dataset_hash", str)  # the version's manifest content_hash
+
+
+def create_rating_tables(db: sqlite_utils.Database) -> None:
+    """Blind A/B rating: sessions with their rubric and copied texts, raters, serves, votes."""
+    db["rating_sessions"].create(
+        {
+            "id": str,
+            "name": str,  # the title raters see
+            "created_at": str,
+            "closes_at": str,  # None: open until closed by hand
+            "closed_at": str,
+            "access": str,  # open (anyone with the code) or invite (personal codes only)
+            "open_code": str,  # None for invite-only sessions
+            "rubric_id": str,
+            "rubric_hash": str,  # sha256 of rubric_json: editing the file changes nothing here
+            "rubric_json": str,
+            "rubric_yaml": str,  # the file as it was read
+            "models_json": str,
+            "source_json": str,  # where the texts were copied from, with its provenance
+            "plan_json": str,  # the SessionPlan as given
+            "ratings_per_item": int,  # distinct raters each pair item is shown to
+            "items_per_rater": int,  # 0: no cap
+            "repeat_share": float,
+            "min_seconds": float,
+            "reservation_seconds": float,
+        },
+        pk="id",
+        not_null={"name", "created_at", "access", "rubric_id", "rubric_hash", "rubric_json"},
+    )
+    db["rating_sessions"].create_index(["open_code"], unique=True)
+    db["rating_items"].create(
+        {
+            "id": int,
+            "session_id": str,
+            "kind": str,  # pair (two models on one example) or gold (a known better side)
+            "split": str,
+            "example_id": str,
+            "prompt": str,
+            "reference": str,
+            "model_first": str,  # which response is shown left is decided per rater
+            "response_first": str,
+            "model_second": str,
+            "response_second": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "rating_sessions", "id")],
+        not_null={"session_id", "kind", "example_id", "prompt", "model_first", "model_second"},
+    )
+    db["rating_items"].create_index(
+        ["session_id", "kind", "split", "example_id", "model_first", "model_second"], unique=True
+    )
+    db["rating_raters"].create(
+        {
+            "id": str,  # public: exports and reports name raters by it
+            "session_id": str,
+            "token": str,  # secret: the browser's key to this rater
+            "name": str,
+            "identity": str,  # e.g. a Hugging Face user name; None when anonymous
+            "invite_code": str,  # the personal code this rater joined with
+            "seed": int,  # this rater's item order and sides
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "rating_sessions", "id")],
+        not_null={"session_id", "token", "seed", "created_at"},
+    )
+    db["rating_raters"].create_index(["token"], unique=True)
+    db["rating_raters"].create_index(["invite_code"], unique=True)
+    db["rating_raters"].create_index(["session_id", "identity"], unique=True)
+    db["rating_invites"].create(
+        {"code": str, "session_id": str, "created_at": str},
+        pk="code",
+        foreign_keys=[("session_id", "rating_sessions", "id")],
+        not_null={"session_id", "created_at"},
+    )
+    db["rating_assignments"].create(
+        {
+            "id": int,
+            "session_id": str,
+            "item_id": int,
+            "rater_id": str,
+            "round": int,  # 0: first showing; 1: the repeat, sides swapped
+            "left_is_first": int,  # 1: model_first's response is shown as A (left)
+            "token": str,  # the per-serve token a vote must bring
+            "served_at": str,
+            "expires_at": str,  # the reservation: until then the item counts as taken
+            "voted_at": str,
+            "released_at": str,  # set when the reservation ran out and was given away
+        },
+        pk="id",
+        foreign_keys=[
+            ("session_id", "rating_sessions", "id"),
+            ("item_id", "rating_items", "id"),
+            ("rater_id", "rating_raters", "id"),
+        ],
+        not_null={"session_id", "item_id", "rater_id", "round", "token", "served_at"},
+    )
+    db["rating_assignments"].create_index(["token"], unique=True)
+    db["rating_assignments"].create_index(["rater_id", "item_id", "round"], unique=True)
+    db["rating_assignments"].create_index(["item_id", "round"])
+    db["rating_assignments"].create_index(["session_id", "round"])
+    db["rating_votes"].create(
+        {
+            "id": str,  # a uuid: replaying a journal twice stores a vote once
+            "session_id": str,
+            "item_id": int,
+            "rater_id": str,
+            "assignment_id": int,
+            "round": int,
+            "left_is_first": int,
+            "left_model": str,
+            "right_model": str,
+            "choice": str,  # A (left), B (right), tie or both_bad
+            "winner": str,  # a model name, tie or both_bad
+            "scores_json": str,  # {"left": {criterion: score}, "right": {…}}
+            "comment": str,
+            "seconds": float,  # from serve to vote, measured by the server
+            "served_at": str,
+            "created_at": str,
+            "flags": str,  # comma-separated, e.g. too_fast
+        },
+        pk="id",
+        foreign_keys=[
+            ("session_id", "rating_sessions", "id"),
+            ("item_id", "rating_items", "id"),
+            ("rater_id", "rating_raters", "id"),
+            ("assignment_id", "rating_assignments", "id"),
+        ],
+        not_null={"session_id", "item_id", "rater_id", "assignment_id", "choice", "created_at"},
+    )
+    db["rating_votes"].create_index(["rater_id", "item_id", "round"], unique=True)
+    db["rating_votes"].create_index(["assignment_id"], unique=True)
+    db["rating_votes"].create_index(["session_id"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     create_chat_turns,
     create_runs,
     create_dataset_versions,
     create_evaluations,
+    add_runs_dataset_hash,
+    create_rating_tables,
 ]

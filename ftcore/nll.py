@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ftcore.chat_format import IGNORE_INDEX, Message, encode_for_training
-from ftcore.errors import ConfigError
+from ftcore.chat_format import IGNORE_INDEX, Message
+from ftcore.errors import ConfigError, NoTargetTokensError
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,13 @@ def corpus_totals(pairs: Iterable[ExampleNLL | tuple[float, int]]) -> tuple[floa
 
 def mean_nll(pairs: Iterable[ExampleNLL | tuple[float, int]]) -> float:
     """Corpus mean NLL per target token: total NLL / total tokens."""
-    total_nll, total_tokens = corpus_totals(pairs)
+    return mean_of_totals(*corpus_totals(pairs))
+
+
+def mean_of_totals(total_nll: float, total_tokens: int) -> float:
+    """Mean NLL per target token from corpus totals: the one place that divides."""
     if total_tokens == 0:
-        raise ValueError("the mean NLL of zero target tokens is undefined")
+        raise NoTargetTokensError("the mean NLL of zero target tokens is undefined")
     return total_nll / total_tokens
 
 
@@ -161,11 +165,3 @@ def example_nlls(
     finally:
         model.train(was_training)
     return results  # type: ignore[return-value]
-
-
-def conversation_nlls(
-    model, tokenizer, conversations: Sequence[Sequence[Message]], *, batch_size: int = 8
-) -> list[ExampleNLL]:
-    """Per-example NLL of the assistant replies of whole conversations (no truncation)."""
-    rows = [encode_for_training(tokenizer, messages) for messages in conversations]
-    return example_nlls(model, rows, pad_id=tokenizer.pad_token_id, batch_size=batch_size)

@@ -1,6 +1,7 @@
 """The Data and Train tabs through the launched app's API, as the browser calls them."""
 
 import json
+import shlex
 import zipfile
 
 import pytest
@@ -115,13 +116,19 @@ def test_train_tab_estimates_shows_config_and_runs_a_job(client, greetings_versi
         "group_by_length": False,
         "packing": False,
         "seed": 1,
+        "name": "",
     }
     memory = client.predict(*values.values(), api_name="/train_memory")
     assert "GB peak" in memory and "24 GB ✓" in memory
     config_yaml, command = client.predict(*values.values(), api_name="/train_config")
     assert "max_steps: 4" in config_yaml.splitlines()
-    # Validation and checkpoint intervals have no flag, so the command takes the file.
-    assert command == "ftcore train --config config.yaml"
+    # Every setting has a flag: the command reproduces the run without a config file.
+    assert command == shlex.join(
+        ["ftcore", "train", "--base", "demo", "--data", data, "--lora-dropout", "0.0"]
+        + ["--epochs", "1", "--max-steps", "4", "--lr", "0.001", "--max-length", "128"]
+        + ["--seed", "1", "--eval-every", "2", "--save-every", "2"]
+        + ["--home", str(app_server["home"])]
+    )
 
     # The handler updates the run list, so the API answers with that update.
     update = client.predict(*values.values(), api_name="/train_start")

@@ -3,7 +3,6 @@ held equal to sacrebleu's corpus_score on the same resampled pairs."""
 
 import random
 import statistics
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from ftcore.stats.bootstrap import (
     bootstrap_mean_difference_ci,
     percentile_interval,
     resample_counts,
+    resample_indices,
     resampled_statistic,
     resampled_sums,
 )
@@ -75,6 +75,13 @@ def test_resample_counts_draw_n_examples_each_time():
     assert (counts == again).all()
 
 
+def test_resample_indices_are_the_draws_behind_resample_counts():
+    indices = np.vstack(list(resample_indices(n=9, n_resamples=100, seed=4)))
+    counts = np.vstack(list(resample_counts(n=9, n_resamples=100, seed=4)))
+    assert indices.shape == (100, 9) and indices.min() >= 0 and indices.max() <= 8
+    assert (np.array([np.bincount(row, minlength=9) for row in indices]) == counts).all()
+
+
 def test_resampled_sums_equal_explicit_resampling():
     rows = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0], [8.0, 80.0]])
     counts = np.vstack(list(resample_counts(4, 30, seed=3)))
@@ -107,13 +114,12 @@ def test_resampled_corpus_bleu_equals_sacrebleu_on_the_resampled_pairs():
         assert sample == expected.score
 
 
-def test_a_thousand_resamples_of_a_thousand_bleu_pairs_take_well_under_a_few_seconds():
+def test_a_thousand_resamples_of_a_thousand_bleu_pairs_bracket_the_corpus_score():
+    # Its speed is measured in benchmarks/bench_metrics.py, not asserted here.
     hyps, refs = pairs(1000)
     (bleu,) = get_metrics(["bleu"], language="zh")
     rows = bleu.statistics(hyps, refs)
-    start = time.perf_counter()
     low, high = bootstrap_ci(rows, bleu.aggregate, n_resamples=1000)
-    assert time.perf_counter() - start < 3.0  # ~0.1 s alone; the machine is shared
     assert low < bleu.corpus_from_statistics(rows) < high
 
 

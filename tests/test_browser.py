@@ -1,7 +1,5 @@
 """What a person clicks: the Chat tab in a real headless Chromium."""
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,24 +8,6 @@ pytestmark = pytest.mark.slow
 
 BOT, USER = '[data-testid="bot"]', '[data-testid="user"]'
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        if os.environ.get("FTSTUDIO_REQUIRE_BROWSER") == "1":
-            pytest.fail("FTSTUDIO_REQUIRE_BROWSER=1 but Debian's chromium is not installed")
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

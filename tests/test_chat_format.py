@@ -67,13 +67,44 @@ def test_segments_concatenate_to_the_template_rendering(demo_tokenizer, messages
 def test_only_assistant_turns_and_their_end_of_turn_are_trained(demo_tokenizer):
     encoded = encode_for_training(demo_tokenizer, sharegpt_to_messages(SHAREGPT_ROW))
     assert len(encoded.input_ids) == len(encoded.labels)
+    # The "\n" the template writes after <|im_end|> is never generated: not a target.
     assert trained_text(demo_tokenizer, encoded) == (
-        "新年快乐！愿你新的一年工作顺利。<|im_end|>\n"
-        "Happy New Year! 祝你万事顺意，升职加薪！<|im_end|>\n"
+        "新年快乐！愿你新的一年工作顺利。<|im_end|>"
+        "Happy New Year! 祝你万事顺意，升职加薪！<|im_end|>"
     )
     im_end = demo_tokenizer.convert_tokens_to_ids("<|im_end|>")
     trained_ids = [label for label in encoded.labels if label != IGNORE_INDEX]
     assert trained_ids.count(im_end) == 2  # the model learns to stop after each reply
+
+
+def test_training_labels_of_a_chatml_conversation_end_at_im_end(demo_tokenizer):
+    """Audit finding 6: a reply's targets are its tokens plus the end-of-turn token; the
+    "\n" after <|im_end|> (which generation never produces) carries no label."""
+    encoded = encode_for_training(demo_tokenizer, alpaca_to_messages(ALPACA_ROW))
+    im_end = demo_tokenizer.convert_tokens_to_ids("<|im_end|>")
+    newline = demo_tokenizer("\n", add_special_tokens=False)["input_ids"]
+    assert encoded.input_ids[-2:] == [im_end, *newline]  # the template does write it
+    labelled = [i for i, label in enumerate(encoded.labels) if label != IGNORE_INDEX]
+    assert encoded.labels[labelled[-1]] == im_end and labelled[-1] == len(encoded.labels) - 2
+    reply = demo_tokenizer(ALPACA_ROW["output"], add_special_tokens=False)["input_ids"]
+    assert [encoded.labels[i] for i in labelled] == [*reply, im_end]
+
+
+def test_last_reply_only_labels_just_the_last_assistant_turn(demo_tokenizer):
+    messages = sharegpt_to_messages(SHAREGPT_ROW)
+    every = encode_for_training(demo_tokenizer, messages)
+    last = encode_for_training(demo_tokenizer, messages, last_reply_only=True)
+    assert last.input_ids == every.input_ids
+    assert (
+        trained_text(demo_tokenizer, last) == "Happy New Year! 祝你万事顺意，升职加薪！<|im_end|>"
+    )
+
+
+def test_a_cut_conversation_keeps_its_first_tokens(demo_tokenizer):
+    encoded = encode_for_training(demo_tokenizer, alpaca_to_messages(ALPACA_ROW))
+    cut = encoded.truncated(5)
+    assert (cut.input_ids, cut.labels) == (encoded.input_ids[:5], encoded.labels[:5])
+    assert encoded.truncated(None) == encoded
 
 
 @pytest.mark.parametrize("turn", [1, 3])

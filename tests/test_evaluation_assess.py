@@ -4,7 +4,9 @@ import math
 
 import pytest
 
-from ftcore.evaluation.assess import assess_model, mean_nll, nll_difference
+from ftcore.evaluation.assess import assess_model
+from ftcore.nll import mean_nll
+from ftcore.verdicts.nll_gaps import independent_nll_difference
 
 TRAIN_TARGETS = [f"新年快乐，祝第{i}位朋友万事顺意，阖家欢乐，来年再相聚。" for i in range(12)]
 
@@ -63,7 +65,10 @@ def evaluation(tuned_heldout_nll, heldout_predictions):
 def test_token_weighted_mean_and_difference():
     assert mean_nll([(10.0, 5), (2.0, 5)]) == pytest.approx(1.2)
     assert mean_nll([(10.0, 1), (2.0, 9)]) == pytest.approx(1.2)  # not mean of ratios (5.11)
-    value, interval = nll_difference(nll_pairs(3.0), nll_pairs(1.0), bootstrap=200, seed=0)
+    difference = independent_nll_difference(
+        nll_pairs(3.0), nll_pairs(1.0), n_resamples=200, seed=0, confidence=0.95
+    )
+    value, interval = difference.value, difference.ci
     assert value == pytest.approx(2.0)
     assert interval[0] < 2.0 < interval[1] and interval[1] - interval[0] < 0.2
 
@@ -71,7 +76,7 @@ def test_token_weighted_mean_and_difference():
 def test_memorising_model_with_a_large_gap_is_overfitting():
     copies = TRAIN_TARGETS  # every held-out output reproduces a training target
     scores, examples, nll = evaluation(tuned_heldout_nll=3.0, heldout_predictions=copies)
-    result = assess_model("tuned", scores, examples, nll, TRAIN_TARGETS, bootstrap=200)
+    result = assess_model("tuned", scores, examples, nll, TRAIN_TARGETS, bootstrap=200, seed=0)
     assert result.verdict.label == "overfitting"
     assert result.memorisation.rate == 1.0
     assert any("2.00 higher" in reason for reason in result.verdict.reasons)
@@ -85,7 +90,7 @@ def test_memorising_model_with_a_large_gap_is_overfitting():
 def test_model_that_generalises_is_healthy():
     own_words = [f"祝你第{i}年好运连连，笑口常开，心想事成！" for i in range(12)]
     scores, examples, nll = evaluation(tuned_heldout_nll=1.05, heldout_predictions=own_words)
-    result = assess_model("tuned", scores, examples, nll, TRAIN_TARGETS, bootstrap=200)
+    result = assess_model("tuned", scores, examples, nll, TRAIN_TARGETS, bootstrap=200, seed=0)
     assert result.verdict.label == "healthy", result.verdict.reasons
     assert result.memorisation.rate == 0.0
     assert result.forgetting is None  # no probe split was evaluated

@@ -105,8 +105,32 @@ def test_predictions_resume_skips_done_rows(demo_chat_model, tmp_path):
     # Rows are stored in generation order (by prompt length); each example exactly once.
     assert sorted(row["id"] for row in stored) == sorted(ex.id for ex in examples)
     assert stored[0]["reference"] == examples[0].reference
-    assert set(stored[0]) == {"model", "split", "id", "prompt", "reference", "prediction"}
+    assert set(stored[0]) == {
+        "model", "split", "id", "prompt", "reference", "prediction", "adapter_sha256"
+    }  # fmt: skip
+    assert stored[0]["adapter_sha256"] is None  # the base model has no adapter
     assert progress[-1] == 1.0
+
+
+def test_rows_of_other_weights_under_the_same_name_are_refused(demo_chat_model, tmp_path):
+    """Audit finding 1: every row records the hash of the weights that wrote it, and a
+    resume never mixes in rows another adapter of the same name wrote."""
+    from ftcore.errors import ConfigError
+
+    path = tmp_path / "predictions.jsonl"
+    examples = greeting_examples(2)
+    settings = {"model_name": "run1", "split": "val", "max_new_tokens": 4}
+    rows = generate_predictions(
+        demo_chat_model, examples[:1], path, adapter_sha256="a" * 64, **settings
+    )
+    assert rows[0]["adapter_sha256"] == "a" * 64
+    with pytest.raises(ConfigError, match="adapter_sha256='bbbb.*'aaaa.*'run1' rows"):
+        generate_predictions(demo_chat_model, examples, path, adapter_sha256="b" * 64, **settings)
+    # The same weights resume: only the missing example is generated.
+    again = generate_predictions(
+        demo_chat_model, examples, path, adapter_sha256="a" * 64, **settings
+    )
+    assert again[0] == rows[0] and len(read_predictions_file(path)) == 2
 
 
 def test_batch_size_must_be_positive(demo_chat_model, tmp_path):

@@ -1,6 +1,8 @@
 """End to end on the demo model: a deliberately overfit run is called overfitting, a
 sensible one healthy, and a greetings fine-tune is checked for forgetting on the probe."""
 
+import json
+
 import pytest
 
 from ftcore.data.prepare import prepare_dataset
@@ -9,6 +11,7 @@ from ftcore.data.settings import PrepareSettings
 from ftcore.evaluation.pipeline import evaluate
 from ftcore.training.config import TrainConfig
 from ftcore.training.execute import train
+from ftcore.training.runfiles import read_status
 
 pytestmark = pytest.mark.slow
 
@@ -78,9 +81,16 @@ def test_overfit_run_is_called_overfitting_and_a_sensible_one_healthy(tmp_path):
     over_verdict = over.assessments["overfit"].verdict
     assert over_verdict.label == "overfitting", over_verdict.reasons
     assert over.assessments["overfit"].curve.rose  # val loss turned up during training
+    # The run folder publishes best/: the curve is judged at the best step, where val
+    # loss had not risen yet, so overfitting stands on the gap beyond the base's own.
+    best_step = read_status(overfit).best_step
+    assert over.assessments["overfit"].curve.evaluated_step == best_step
+    assert over_verdict.signals["val_rose"] is False and over_verdict.signals["nll_gap_above"]
     fine_verdict = fine.assessments["sensible"].verdict
     assert fine_verdict.label == "healthy", fine_verdict.reasons
-    assert (tmp_path / "eval-overfit" / "overfit.json").is_file()
+    record = json.loads((tmp_path / "eval-overfit" / "overfit.json").read_text("utf-8"))
+    assert record["overfit"]["verdict"]["settings"]["max_nll_gap"] == 0.2
+    assert record["overfit"]["verdict"]["evidence"]["curve"]["evaluated_step"] == best_step
 
 
 def test_probe_set_measures_forgetting_of_a_greetings_fine_tune(tmp_path):

@@ -7,10 +7,13 @@ import pytest
 
 from ftcore.errors import ConfigError
 from ftcore.verdicts.forgetting import forgetting_check, three_part_exam
+from ftcore.verdicts.verdict_settings import VerdictSettings
 
 
 def test_twenty_percent_perplexity_increase_is_forgetting():
-    result = forgetting_check({"perplexity": {"value": 10.0}}, {"perplexity": {"value": 12.0}})
+    result = forgetting_check(
+        {"perplexity": {"value": 10.0}}, {"perplexity": {"value": 12.0}}, seed=0
+    )
     assert result.forgot and result.regressions == ["perplexity"]
     (check,) = result.checks
     assert check.relative_change == pytest.approx(0.2)
@@ -20,7 +23,9 @@ def test_twenty_percent_perplexity_increase_is_forgetting():
 
 
 def test_three_percent_perplexity_increase_is_not():
-    result = forgetting_check({"perplexity": {"value": 10.0}}, {"perplexity": {"value": 10.3}})
+    result = forgetting_check(
+        {"perplexity": {"value": 10.0}}, {"perplexity": {"value": 10.3}}, seed=0
+    )
     assert not result.forgot and result.regressions == []
     assert result.reasons == [
         "Probe perplexity went from 10.00 to 10.30 (+3.0%), within the 10% allowed increase."
@@ -33,6 +38,7 @@ def test_metric_drop_with_per_example_values_outside_noise():
     result = forgetting_check(
         {"rougeL": {"value": 0.65, "per_example": base}},
         {"rougeL": {"value": 0.45, "per_example": tuned}},
+        seed=0,
     )
     (check,) = result.checks
     assert check.regressed and check.delta_ci[1] < 0
@@ -45,6 +51,7 @@ def test_metric_drop_inside_noise_is_not_flagged():
     result = forgetting_check(
         {"exact_match": {"value": 0.5, "per_example": base}},
         {"exact_match": {"value": 0.4, "per_example": tuned}},
+        seed=0,
     )
     (check,) = result.checks
     assert not result.forgot and check.delta_ci[0] < 0 < check.delta_ci[1]
@@ -55,20 +62,20 @@ def test_metric_drop_inside_noise_is_not_flagged():
 def test_without_per_example_values_the_two_cis_must_not_overlap(tuned_ci, regressed):
     base = {"rougeL": {"value": 0.45, "ci_low": 0.40, "ci_high": 0.50}}
     tuned = {"rougeL": {"value": 0.33, "ci_low": tuned_ci[0], "ci_high": tuned_ci[1]}}
-    assert forgetting_check(base, tuned).forgot is regressed
+    assert forgetting_check(base, tuned, seed=0).forgot is regressed
 
 
 def test_small_drop_and_missing_interval():
-    small = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 29.0}})  # −3.3%
+    small = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 29.0}}, seed=0)  # −3.3%
     assert not small.forgot and "within the 5% allowed drop" in small.reasons[0]
-    big = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 20.0}})
+    big = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 20.0}}, seed=0)
     assert big.forgot and "no interval to check it against" in big.reasons[0]
 
 
 def test_lower_is_better_metric_and_unmatched_names():
     base = {"ter": {"value": 50.0, "higher_is_better": False}, "chrf": {"value": 40.0}}
     tuned = {"ter": {"value": 60.0, "higher_is_better": False}}
-    result = forgetting_check(base, tuned)
+    result = forgetting_check(base, tuned, seed=0)
     assert result.regressions == ["ter"] and len(result.checks) == 1
     assert json.loads(json.dumps(result.to_json()))["regressions"] == ["ter"]
 
@@ -76,7 +83,7 @@ def test_lower_is_better_metric_and_unmatched_names():
 @pytest.mark.parametrize("field, value", [("max_ppl_increase", -0.1), ("max_metric_drop", 1.5)])
 def test_bad_thresholds_name_the_field(field, value):
     with pytest.raises(ConfigError, match=field):
-        forgetting_check({}, {}, **{field: value})
+        VerdictSettings(**{field: value})
 
 
 def test_three_part_exam():
@@ -102,7 +109,7 @@ def test_three_part_exam():
             "tuned": {"value": 0.3, "per_example": [1.0] * 15 + [0.0] * 35},
         },
     ]
-    in_domain, general, ability = three_part_exam(rows)
+    in_domain, general, ability = three_part_exam(rows, seed=0)
     assert (in_domain.verdict, general.verdict, ability.verdict) == (
         "better",
         "no clear change",
@@ -130,7 +137,8 @@ def test_exam_lower_is_better_and_no_interval():
                 "tuned": {"value": 45.0},
             },
             {"part": "held-out", "metric": "bleu", "base": {"value": 1}, "tuned": {"value": 2}},
-        ]
+        ],
+        seed=0,
     )
     assert better.verdict == "better"
     assert unknown.verdict == "no clear change" and "no interval for the delta" in unknown.reason

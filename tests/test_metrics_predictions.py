@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from ftcore.data.predictions_file import read_predictions
 from ftcore.errors import DataError, EmptyPredictionsError
-from ftcore.metrics.predictions import read_predictions
 
 LINES = [
     json.dumps({"id": "a", "prediction": "新年好", "reference": "新年快乐"}, ensure_ascii=False),

@@ -2,7 +2,6 @@
 numbers on Chinese and mixed text, and a bit-parallel LCS held equal to the DP table."""
 
 import random
-import time
 
 import pytest
 from rouge_score import rouge_scorer
@@ -109,14 +108,12 @@ def test_rouge_l_equals_rouge_scores_own_lcs_on_chinese(seed):
     assert rouge_scores(prediction, reference)["rougeL"] == expected
 
 
-def test_a_5000_character_output_is_scored_in_well_under_a_second():
+def test_a_5000_character_output_is_scored_exactly():
+    # Its speed (vs rouge-score's own table) is measured in benchmarks/, not asserted here.
     reference = "新年快乐万事如意" * 625  # 5,000 characters
     prediction = reference[:2500] + "好" + reference[2501:]  # one character replaced
-    start = time.perf_counter()
     scores = rouge_scores(prediction, reference)
-    elapsed = time.perf_counter() - start
     assert scores["rougeL"] == pytest.approx(4999 / 5000, rel=1e-12)  # P = R = 4999/5000
-    assert elapsed < 1.0  # rouge-score's own table: ~9 s (benchmarks/results)
 
 
 def test_rouge_l_of_token_lists():

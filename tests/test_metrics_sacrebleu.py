@@ -5,6 +5,7 @@ from sacrebleu.metrics import BLEU, CHRF
 
 from ftcore.metrics import sacrebleu_stats as stats
 from ftcore.metrics.registry import get_metrics
+from ftcore.metrics.text import PER_ROW_BLEU
 
 ZH = (
     ["新年快乐，万事如意！", "祝您身体健康，阖家幸福。", "恭喜发财", "新年好"],
@@ -113,3 +114,73 @@ def test_callers_get_copies_of_the_cached_statistics():
     rows = stats.bleu_statistics(*ZH, "zh")
     rows[0][0] = -1
     assert stats.bleu_statistics(*ZH, "zh")[0][0] != -1
+
+
+# English with curly quotes, dashes and an ellipsis: inside U+2000–U+2A6D, which
+# sacrebleu's `zh` tokenizer splits like Han characters (its range typo '\u20000').
+CURLY = (
+    ["“Happy new year” — to you… and yours!", "Wishing you health – and joy…", "‘Good luck’"],
+    ["“Happy New Year” — to you and yours!", "Wishing you joy – and health…", "“Best of luck”"],
+)
+CHINESE_ROW = (["新年快乐，万事如意！"], ["新年快乐，心想事成！"])
+
+
+def test_the_zh_range_typo_changes_english_counts():
+    hyps, refs = CURLY
+    assert stats.bleu_statistics(hyps, refs, "zh") != stats.bleu_statistics(hyps, refs, "13a")
+
+
+def test_per_row_tokenizer_english_rows_do_not_depend_on_a_chinese_row_elsewhere():
+    hyps, refs = CURLY
+    alone = stats.bleu_statistics(hyps, refs, PER_ROW_BLEU)
+    beside = stats.bleu_statistics([*hyps, *CHINESE_ROW[0]], [*refs, *CHINESE_ROW[1]], PER_ROW_BLEU)
+    assert beside[:3] == alone == stats.bleu_statistics(hyps, refs, "13a")
+    assert beside[3:] == stats.bleu_statistics(*CHINESE_ROW, "zh")
+    # The old way, one tokenizer for the corpus once a Chinese row appears, moved them.
+    assert (
+        stats.bleu_statistics([*hyps, *CHINESE_ROW[0]], [*refs, *CHINESE_ROW[1]], "zh")[:3] != alone
+    )
+    (bleu,) = get_metrics(["bleu"], None)
+    english_bleu = BLEU(tokenize="13a").corpus_score(hyps, [refs]).score
+    assert bleu.corpus_score(hyps, refs) == english_bleu
+
+
+@pytest.mark.parametrize(("corpus", "tokenize"), [(ZH, "zh"), (EN, "13a"), (CURLY, "13a")])
+def test_per_row_bleu_on_a_one_language_corpus_equals_sacrebleu_exactly(corpus, tokenize):
+    hyps, refs = corpus
+    (bleu,) = get_metrics(["bleu"], None)
+    assert bleu.corpus_score(hyps, refs) == BLEU(tokenize=tokenize).corpus_score(hyps, [refs]).score
+
+
+def test_the_row_tokenizer_follows_the_reference_not_the_prediction():
+    rows = stats.bleu_statistics(["新年快乐 happy"], ["happy new year"], PER_ROW_BLEU)
+    assert rows == stats.bleu_statistics(["新年快乐 happy"], ["happy new year"], "13a")
+
+
+def test_per_row_signature_says_how_rows_are_tokenized():
+    signature = stats.bleu_signature(PER_ROW_BLEU)
+    assert signature == "nrefs:1|case:mixed|eff:no|tok:zh-if-han-else-13a|smooth:exp|version:2.6.0"
+    assert get_metrics(["bleu"], None)[0].signature.startswith(signature)
+    assert "tok:13a|" in get_metrics(["bleu"], "en")[0].signature  # a fixed language: one tok
+
+
+def test_paired_ar_p_value_is_sacrebleus_own_test(monkeypatch):
+    """Equal to sacrebleu's PairedTest (what `sacrebleu --paired-ar` runs) with the seed
+    set the way it reads it, for BLEU and chrF."""
+    from sacrebleu.significance import PairedTest
+
+    hyps, refs = ZH
+    base = ["新年好", "祝您健康。", "恭喜", "好"]
+    monkeypatch.setenv("SACREBLEU_SEED", "7")
+    for name, metric, rows in (
+        ("bleu", BLEU(tokenize="zh"), stats.bleu_statistics),
+        ("chrf", CHRF(), lambda h, r, *_: stats.chrf_statistics(h, r)),
+    ):
+        _, scores = PairedTest(
+            [("base", base), ("tuned", hyps)], {name: metric}, [refs], "ar", n_samples=500
+        )()
+        theirs = list(scores.values())[1][1].p_value
+        ours = stats.paired_ar_p_value(
+            name, rows(hyps, refs, "zh"), rows(base, refs, "zh"), n_trials=500, seed=7
+        )
+        assert ours == theirs

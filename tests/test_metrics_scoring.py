@@ -9,9 +9,10 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 
 from ftcore.errors import ConfigError, DataError, EmptyPredictionsError
+from ftcore.metrics.generalisation import generalisation_gap
 from ftcore.metrics.rouge import CjkLatinTokenizer
 from ftcore.metrics.score_files import format_table, write_report
-from ftcore.metrics.scoring import generalisation_gap, score_predictions
+from ftcore.metrics.scoring import score_predictions
 
 PREDICTIONS = ["新年快乐，万事如意！", "祝您身体健康，阖家幸福。", "恭喜发财", "新年好", ""]
 REFERENCES = [
@@ -109,7 +110,8 @@ def test_rows_are_grouped_by_model_and_split_with_one_tokenizer():
         "lora": ["test"],
     }
     assert report.language == "mixed"
-    # The English-only group is still tokenized with zh: comparable with the other groups.
+    # Every group follows one per-row rule (zh where the reference has Han characters,
+    # 13a elsewhere), named in the signature: comparable with the other groups.
     assert "tok:zh" in report.scores["lora"]["test"]["bleu"].signature
     one = report.scores["base"]["test"]["rouge1"]
     assert one.n == 1 and one.ci_low is None and one.ci_signature is None  # no CI from one
@@ -177,9 +179,11 @@ def test_score_files(report, tmp_path):
     scores = json.loads((tmp_path / "out" / "scores.json").read_text(encoding="utf-8"))
     bleu = scores["predictions"]["all"]["bleu"]
     assert set(bleu) == {
-        *("value", "ci_low", "ci_high", "n", "signature", "higher_is_better", "ci_signature")
+        *("value", "ci_low", "ci_high", "n", "signature", "higher_is_better", "ci_signature"),
+        "warning",  # 5 examples: too few for a bootstrap to mean much
     }
     assert bleu["ci_signature"] == "bootstrap:percentile|conf:0.95|resamples:200|seed:0"
+    assert bleu["warning"].startswith("only 5 examples (fewer than 30)")
     assert bleu["value"] == report.scores["predictions"]["all"]["bleu"].value
     lines = (tmp_path / "out" / "per_example.jsonl").read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])

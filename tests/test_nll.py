@@ -9,13 +9,13 @@ import torch
 
 from ftcore.chat_format import IGNORE_INDEX, encode_for_training
 from ftcore.data.formats import alpaca_to_messages, sharegpt_to_messages
-from ftcore.errors import ConfigError
+from ftcore.errors import ConfigError, FtcoreError, NoTargetTokensError
 from ftcore.nll import (
     ExampleNLL,
-    conversation_nlls,
     corpus_totals,
     example_nlls,
     mean_nll,
+    mean_of_totals,
     nll_per_char,
     pad_batch,
     perplexity,
@@ -67,6 +67,29 @@ def test_zero_tokens_or_characters_are_refused():
         nll_per_char([(1.0, 1)], 0)
 
 
+def test_every_mean_nll_refuses_zero_tokens_with_a_named_error():
+    # Training validation, evaluation perplexity and the verdicts all divide through
+    # nll.mean_of_totals, so an all-empty split fails the same way everywhere.
+    from ftcore.evaluation.assess import mean_nll as assess_mean_nll
+    from ftcore.evaluation.perplexity import SplitPerplexity
+    from ftcore.verdicts.nll_gaps import token_mean
+
+    with pytest.raises(NoTargetTokensError, match="zero target tokens"):
+        mean_nll([(0.0, 0), ExampleNLL(0.0, 0)])
+    with pytest.raises(NoTargetTokensError):
+        perplexity([])
+    with pytest.raises(NoTargetTokensError):
+        mean_of_totals(1.5, 0)
+    with pytest.raises(NoTargetTokensError):
+        assess_mean_nll([(2.0, 0)])
+    with pytest.raises(NoTargetTokensError):
+        token_mean([2.0, 0.0], 3)
+    with pytest.raises(NoTargetTokensError):
+        _ = SplitPerplexity(nll_sum=0.0, n_tokens=0, n_chars=5, tokenizer="t").value
+    assert issubclass(NoTargetTokensError, FtcoreError)
+    assert mean_of_totals(3.0, 4) == 0.75
+
+
 def test_labels_shift_left_and_the_last_position_predicts_nothing():
     labels = torch.tensor([[5, 6, 7], [IGNORE_INDEX, 8, IGNORE_INDEX]])
     assert shift_labels(labels).tolist() == [[6, 7, IGNORE_INDEX], [8, IGNORE_INDEX, IGNORE_INDEX]]
@@ -111,7 +134,7 @@ def test_padding_never_counts_and_batch_size_does_not_change_the_result(
 
 def test_example_nll_is_the_log_probability_of_the_reply_tokens(demo_chat_model, demo_tokenizer):
     model = demo_chat_model.loaded.model
-    rows, messages = conversations(demo_tokenizer, n=2)
+    rows, _ = conversations(demo_tokenizer, n=2)
     row = rows[1]  # the multi-turn one: every assistant turn counts
     with torch.no_grad():
         log_probs = torch.log_softmax(model(torch.tensor([row.input_ids])).logits[0], dim=-1)
@@ -120,7 +143,7 @@ def test_example_nll_is_the_log_probability_of_the_reply_tokens(demo_chat_model,
         for t in range(1, len(row.input_ids))
         if row.labels[t] != IGNORE_INDEX
     )
-    got = conversation_nlls(model, demo_tokenizer, messages, batch_size=2)[1]
+    got = example_nlls(model, rows, pad_id=demo_tokenizer.pad_token_id, batch_size=2)[1]
     assert got.nll_sum == pytest.approx(expected, rel=1e-5)
     assert model.training is False
 

@@ -2,11 +2,11 @@
 
 import json
 import random
-import time
+from dataclasses import asdict
 
 import pytest
 
-from ftcore.errors import ConfigError
+from ftcore.errors import ConfigError, DataError
 from ftcore.verdicts.memorisation import (
     char_ngrams,
     jaccard,
@@ -16,10 +16,10 @@ from ftcore.verdicts.memorisation import (
 from ftcore.verdicts.overfit import (
     CurveAnalysis,
     OverfitEvidence,
-    VerdictThresholds,
     overfit_verdict,
     val_curve_analysis,
 )
+from ftcore.verdicts.verdict_settings import VerdictSettings
 
 # Val loss of a real run (greetings-lora, 276 steps): falls every evaluation, barely at the end.
 GREETINGS_VAL = [
@@ -32,7 +32,8 @@ GREETING = "您好，欢迎光临本店！请问今天有什么可以帮您的�
 
 
 def test_curve_that_rises_after_its_minimum():
-    curve = val_curve_analysis(list(reversed(OVERFIT_VAL)))  # order of input does not matter
+    # The order of the input does not matter.
+    curve = val_curve_analysis(list(reversed(OVERFIT_VAL)), evaluated_step=None)
     assert (curve.best_step, curve.best_value) == (120, 2.0)
     assert (curve.final_step, curve.final_value) == (300, 2.18)
     assert curve.rise == pytest.approx(0.18)
@@ -42,20 +43,24 @@ def test_curve_that_rises_after_its_minimum():
 
 
 def test_rise_needs_patience_evaluations():
-    curve = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.5)])
+    curve = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.5)], evaluated_step=None)
     assert curve.relative_rise == pytest.approx(0.5) and curve.evaluations_above_best == 1
     assert not curve.rose
-    assert val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.5)], patience=1).rose
+    assert val_curve_analysis(
+        [(0, 2.0), (1, 1.0), (2, 1.5)], evaluated_step=None, settings=VerdictSettings(patience=1)
+    ).rose
 
 
 def test_small_rise_below_min_rise_does_not_count():
-    curve = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.01), (3, 1.01), (4, 1.01)])
+    curve = val_curve_analysis(
+        [(0, 2.0), (1, 1.0), (2, 1.01), (3, 1.01), (4, 1.01)], evaluated_step=None
+    )
     assert curve.relative_rise == pytest.approx(0.01) and curve.evaluations_above_best == 3
     assert not curve.rose
 
 
 def test_real_monotonic_curve_never_rose_and_is_still_falling():
-    curve = val_curve_analysis(GREETINGS_VAL)
+    curve = val_curve_analysis(GREETINGS_VAL, evaluated_step=None)
     assert (curve.best_step, curve.best_value) == (276, 6.3519)
     assert curve.rise == 0 and curve.evaluations_above_best == 0 and not curve.rose
     # last 3 evaluations: 6.3682 at step 207 down to 6.3519
@@ -64,32 +69,37 @@ def test_real_monotonic_curve_never_rose_and_is_still_falling():
 
 
 def test_flat_end_is_not_still_falling():
-    curve = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.0), (3, 1.0)])
+    curve = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.0), (3, 1.0)], evaluated_step=None)
     assert curve.best_step == 1  # earliest of equal minima, like a best checkpoint
     assert not curve.still_falling and not curve.rose
 
 
 def test_empty_and_single_point_curves():
-    empty = val_curve_analysis([])
+    empty = val_curve_analysis([], evaluated_step=None)
     assert empty == CurveAnalysis(n_points=0, note="no validation evaluations")
-    single = val_curve_analysis([(50, 1.5)])
+    single = val_curve_analysis([(50, 1.5)], evaluated_step=None)
     assert (single.best_step, single.final_step, single.n_points) == (50, 50, 1)
     assert not single.rose and not single.still_falling and "single" in single.note
 
 
 def test_train_loss_smoothed_over_k_points():
     train = [(1, 4.0), (2, 2.0), (3, 1.0), (4, 1.0)]
-    curve = val_curve_analysis([], train_points=train, train_window=10)  # k falls to 2
+    # k falls to 2: halves of a short curve, never overlapping.
+    curve = val_curve_analysis(
+        [], evaluated_step=None, train_points=train, settings=VerdictSettings(train_window=10)
+    )
     assert (curve.train_start, curve.train_end) == (3.0, 1.0)
     assert curve.train_relative_drop == pytest.approx(2 / 3)
-    curve = val_curve_analysis([], train_points=train, train_window=1)
+    curve = val_curve_analysis(
+        [], evaluated_step=None, train_points=train, settings=VerdictSettings(train_window=1)
+    )
     assert (curve.train_start, curve.train_end, curve.train_relative_drop) == (4.0, 1.0, 0.75)
 
 
 @pytest.mark.parametrize("field, value", [("min_rise", -0.1), ("patience", 0)])
 def test_curve_rejects_bad_settings(field, value):
     with pytest.raises(ConfigError, match=field):
-        val_curve_analysis(OVERFIT_VAL, **{field: value})
+        VerdictSettings(**{field: value})
 
 
 def test_ngrams_and_jaccard_by_hand():
@@ -142,6 +152,70 @@ def test_empty_inputs_and_bad_threshold():
         memorisation_rate(["a"], ["a"], near_threshold=0)
 
 
+def test_output_equal_to_its_own_reference_is_never_a_copy():
+    other = "今天天气很好，我们去公园散步吧。"
+    result = memorisation_rate(
+        [GREETING, " ".join(GREETING), other],  # correct; correct up to spaces? no: a copy
+        [GREETING, "无关的句子。"],
+        heldout_references=[GREETING, other, other],
+    )
+    # Output 0 equals its reference (correct); output 2 too; output 1 is GREETING with a
+    # space between every character: whitespace collapses to single spaces, so it is not
+    # the reference, and its 3-grams share nothing with GREETING's: no copy either.
+    assert result.n_equal_to_reference == 2 and result.cases == []
+    # Baseline: of the references, GREETING copies a training target and `other` does not.
+    assert result.baseline_rate == pytest.approx(1 / 3)
+    assert result.excess_rate == pytest.approx(-1 / 3)
+
+
+def test_copy_rate_is_measured_against_the_references_own():
+    changed = GREETING[:20] + "你" + GREETING[21:]  # a near copy (35/41)
+    result = memorisation_rate(
+        [changed, "另一句完全不同的话，和训练集无关。"],
+        ["无关的句子。", GREETING],
+        heldout_references=["第一条参考答案，写给老师的。", "第二条参考答案，写给同学的。"],
+    )
+    assert result.rate == 0.5 and result.baseline_rate == 0.0 and result.excess_rate == 0.5
+    assert memorisation_rate([], ["a"], heldout_references=[]).baseline_rate is None
+    with pytest.raises(DataError, match="2 predictions but 1 references"):
+        memorisation_rate(["a", "b"], ["a"], heldout_references=["a"])
+
+
+@pytest.mark.parametrize(
+    "step, rose, relative",
+    [(None, None, None), (0, None, None), (120, False, 0.0), (240, False, 0.05),
+     (299, False, 0.05), (300, True, 0.09), (400, True, 0.09)],
+)  # fmt: skip
+def test_rise_is_judged_up_to_the_evaluated_weights(step, rose, relative):
+    # OVERFIT_VAL: lowest at 120 (2.0), then 2.05, 2.1, 2.18. By step 240 it stands 5% up
+    # but over 2 evaluations (< patience 3); from 300 on, 9% over 3. A step between
+    # evaluations is judged by the last evaluation before it.
+    curve = val_curve_analysis(OVERFIT_VAL, evaluated_step=step)
+    assert curve.rose  # the whole run did rise, whichever weights are evaluated
+    assert curve.rose_by_evaluated is rose
+    if relative is None:
+        assert curve.relative_rise_by_evaluated is None
+    else:
+        assert curve.relative_rise_by_evaluated == pytest.approx(relative)
+
+
+def test_curve_reasons_say_which_weights_the_rise_counts_against():
+    def reason(step):
+        curve = val_curve_analysis(OVERFIT_VAL, evaluated_step=step)
+        return overfit_verdict(_evidence(curve=curve)).reasons[1]
+
+    assert reason(120) == (
+        "Val loss bottomed out at step 120 (2.00) and rose 9% by step 300, after the evaluated "
+        "weights (step 120) were taken: that rise does not count against them."
+    )
+    assert reason(None).endswith("was not given, so the rise is held against no weights.")
+    short = val_curve_analysis([(0, 2.0), (1, 1.0), (2, 1.5)], evaluated_step=2)
+    assert overfit_verdict(_evidence(curve=short)).reasons[1] == (
+        "Val loss bottomed out at step 1 (1.00) and rose 50% by step 2, but over 1 "
+        "evaluation(s), fewer than the 3 that make a trend."
+    )
+
+
 def _sentences(rng: random.Random, count: int) -> list[str]:
     words = [f"w{i}" for i in range(300)]
     return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(count)]
@@ -162,13 +236,12 @@ def test_inverted_index_matches_all_pairs_search():
     assert len(expected) >= 40
 
 
-def test_thousand_by_five_thousand_is_fast():
+def test_thousand_outputs_against_five_thousand_targets_find_every_copy():
+    # Its speed is a benchmark matter (benchmarks/), not a test assertion.
     rng = random.Random(0)
     train = _sentences(rng, 5000)
     predictions = _sentences(rng, 950) + train[:50]
-    start = time.perf_counter()
     result = memorisation_rate(predictions, train)
-    assert time.perf_counter() - start < 5
     assert result.n_verbatim >= 50
 
 
@@ -179,7 +252,9 @@ def _evidence(**changes) -> OverfitEvidence:
         nll_gap=0.05,
         nll_gap_ci=(-0.02, 0.12),
         generation_gaps={"rougeL": (0.01, -0.03, 0.05, True)},
-        curve=val_curve_analysis([(0, 3.0), (100, 2.2), (200, 2.0), (300, 2.0)]),
+        curve=val_curve_analysis(
+            [(0, 3.0), (100, 2.2), (200, 2.0), (300, 2.0)], evaluated_step=300
+        ),
         memorisation_rate=0.0,
         base_heldout_nll=2.5,
         tuned_heldout_nll=1.9,
@@ -192,7 +267,7 @@ def test_overfit_numbers_give_overfitting_with_reasons():
         _evidence(
             nll_gap=0.84,
             nll_gap_ci=(0.61, 1.07),
-            curve=val_curve_analysis(OVERFIT_VAL),
+            curve=val_curve_analysis(OVERFIT_VAL, evaluated_step=300),
             memorisation_rate=0.12,
             generation_gaps={"rougeL": (0.15, 0.08, 0.22, True), "ter": (-5.0, -8.0, -2.0, False)},
         )
@@ -212,7 +287,7 @@ def test_overfit_numbers_give_overfitting_with_reasons():
 @pytest.mark.parametrize(
     "symptom",
     [
-        {"curve": val_curve_analysis(OVERFIT_VAL)},
+        {"curve": val_curve_analysis(OVERFIT_VAL, evaluated_step=300)},
         {"memorisation_rate": 0.05},
         {"generation_gaps": {"exact_match": (0.2, 0.1, 0.3, True)}},
     ],
@@ -222,8 +297,11 @@ def test_each_symptom_alone_with_a_large_gap_is_overfitting(symptom):
     assert overfit_verdict(evidence).label == "overfitting"
 
 
-def test_large_gap_without_a_symptom_is_not_overfitting():
-    assert overfit_verdict(_evidence(nll_gap=0.5, nll_gap_ci=(0.3, 0.7))).label == "healthy"
+def test_large_gap_without_a_symptom_is_overfitting_never_healthy():
+    # Audit finding 3c: this used to be "healthy" because no second symptom was present.
+    verdict = overfit_verdict(_evidence(nll_gap=0.5, nll_gap_ci=(0.3, 0.7)))
+    assert verdict.label == "overfitting"
+    assert verdict.reasons[-1] == "A gap this large is overfitting even without a second symptom."
 
 
 def test_sensible_numbers_are_healthy():
@@ -242,7 +320,7 @@ def test_sensible_numbers_are_healthy():
 def test_still_falling_without_gain_over_base_is_underfitting():
     verdict = overfit_verdict(
         _evidence(
-            curve=val_curve_analysis(GREETINGS_VAL),
+            curve=val_curve_analysis(GREETINGS_VAL, evaluated_step=276),
             base_heldout_nll=2.10,
             tuned_heldout_nll=2.08,
         )
@@ -256,16 +334,20 @@ def test_still_falling_without_gain_over_base_is_underfitting():
 
 
 def test_gain_whose_interval_reaches_zero_is_not_clear():
-    evidence = _evidence(curve=val_curve_analysis(GREETINGS_VAL), base_gain_ci=(-0.1, 1.3))
+    evidence = _evidence(
+        curve=val_curve_analysis(GREETINGS_VAL, evaluated_step=276), base_gain_ci=(-0.1, 1.3)
+    )
     assert overfit_verdict(evidence).label == "underfitting"
 
 
 def test_without_base_unchanged_train_loss_is_underfitting():
     train = [(1, 2.0), (2, 2.0), (3, 1.98), (4, 1.97)]  # means 2.0 → 1.975: 1.25% drop
-    curve = val_curve_analysis(GREETINGS_VAL, train_points=train)
+    curve = val_curve_analysis(GREETINGS_VAL, evaluated_step=276, train_points=train)
     evidence = _evidence(curve=curve, base_heldout_nll=None, tuned_heldout_nll=None)
     assert overfit_verdict(evidence).label == "underfitting"
-    falling_fast = val_curve_analysis(GREETINGS_VAL, train_points=[(1, 4.0), (2, 2.0)])
+    falling_fast = val_curve_analysis(
+        GREETINGS_VAL, evaluated_step=276, train_points=[(1, 4.0), (2, 2.0)]
+    )
     evidence = _evidence(curve=falling_fast, base_heldout_nll=None, tuned_heldout_nll=None)
     assert overfit_verdict(evidence).label == "healthy"
 
@@ -289,16 +371,20 @@ def test_wide_intervals_are_inconclusive(ci, memorisation):
 
 def test_verdict_json_round_trips():
     verdict = overfit_verdict(_evidence())
-    assert json.loads(json.dumps(verdict.to_json())) == {
+    record = json.loads(json.dumps(verdict.to_json()))
+    assert record == {
         "label": verdict.label,
         "reasons": verdict.reasons,
         "signals": verdict.signals,
+        "settings": VerdictSettings().to_json(),
+        "evidence": json.loads(json.dumps(asdict(_evidence()))),
     }
+    assert record["settings"]["max_nll_gap"] == 0.2 and record["evidence"]["nll_gap"] == 0.05
 
 
 @pytest.mark.parametrize(
-    "field, value", [("nll_gap", -1), ("memorisation_rate", -0.1), ("min_examples", 0)]
+    "field, value", [("max_nll_gap", -1), ("memorisation_excess", -0.1), ("min_examples", 0)]
 )
 def test_bad_thresholds_name_the_field(field, value):
     with pytest.raises(ConfigError, match=field):
-        VerdictThresholds(**{field: value})
+        VerdictSettings(**{field: value})

@@ -1,6 +1,7 @@
 """`ftcore score`: files written, the printed table, exit codes and one-line errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,87 @@ def test_missing_file_and_bad_bootstrap_exit_1(tmp_path, capsys):
     predictions = write_jsonl(tmp_path / "preds.jsonl", ROWS)
     assert main(["score", str(predictions), "--out", str(tmp_path / "o"), "--bootstrap", "-2"]) == 1
     assert "bootstrap=-2" in one_line_error(capsys)
+
+
+def model_rows():
+    """The same three examples answered by a base model and a fine-tune."""
+    rows = [{**row, "model": "lora", "split": "test"} for row in ROWS]
+    return rows + [{**row, "model": "base", "split": "test", "prediction": "好"} for row in ROWS]
+
+
+def test_a_base_model_gets_comparisons_json_with_paired_deltas(tmp_path, capsys):
+    predictions = write_jsonl(tmp_path / "preds.jsonl", model_rows())
+    out = tmp_path / "out"
+    assert main(["score", str(predictions), "--out", str(out), "--bootstrap", "200"]) == 0
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    comparisons = json.loads((out / "comparisons.json").read_text(encoding="utf-8"))
+    assert [row["metric"] for row in comparisons] == list(scores["lora"]["test"])
+    for row in comparisons:
+        assert list(row) == [
+            *("baseline", "model", "split", "metric", "delta", "ci_low", "ci_high", "n"),
+            *("p_value", "method"),
+        ]
+        lora, base = scores["lora"]["test"][row["metric"]], scores["base"]["test"][row["metric"]]
+        assert row["delta"] == pytest.approx(lora["value"] - base["value"], abs=1e-12)
+        assert (row["baseline"], row["model"], row["split"], row["n"]) == (
+            "base",
+            "lora",
+            "test",
+            3,
+        )
+    assert "against baseline 'base' (paired by id)" in capsys.readouterr().out
+
+
+def test_baseline_flag_names_the_baseline_and_an_unknown_one_fails(tmp_path, capsys):
+    predictions = write_jsonl(tmp_path / "preds.jsonl", model_rows())
+    out = tmp_path / "out"
+    args = ["score", str(predictions), "--out", str(out), "--metrics", "chrf"]
+    assert main([*args, "--baseline", "lora"]) == 0
+    (row,) = json.loads((out / "comparisons.json").read_text(encoding="utf-8"))
+    assert (row["baseline"], row["model"]) == ("lora", "base") and row["delta"] < 0
+    capsys.readouterr()
+    assert main([*args, "--baseline", "tuned", "--out", str(tmp_path / "other")]) == 1
+    assert "baseline='tuned'" in one_line_error(capsys)
+    assert not (tmp_path / "other").exists()
+
+
+def test_the_seed_reaches_every_interval_and_test(tmp_path):
+    predictions = write_jsonl(tmp_path / "preds.jsonl", model_rows())
+
+    def run(seed, name):
+        out = tmp_path / name
+        args = ["score", str(predictions), "--out", str(out), "--metrics", "bleu,rouge1"]
+        assert main([*args, "--bootstrap", "100", "--seed", str(seed)]) == 0
+        return [
+            json.loads((out / f).read_text(encoding="utf-8"))
+            for f in ("scores.json", "comparisons.json")
+        ]
+
+    assert run(5, "a") == run(5, "b")
+    other = run(6, "c")
+    assert other != run(5, "a")
+    assert all(row["method"].split("|")[3] == "seed:6" for row in other[1])
+
+
+def test_metric_flag_adds_an_evaluate_module(tmp_path):
+    module = Path(__file__).parent / "fixtures" / "evaluate_metrics" / "word_overlap"
+    rows = [{"id": 1, "prediction": "happy new year", "reference": "happy new year to you"}]
+    predictions = write_jsonl(tmp_path / "preds.jsonl", rows)
+    args = ["score", str(predictions), "--out", str(tmp_path / "o"), "--metrics", "chrf"]
+    assert main([*args, "--metric", f"evaluate:{module}", "--bootstrap", "0"]) == 0
+    scores = json.loads((tmp_path / "o" / "scores.json").read_text(encoding="utf-8"))
+    assert list(scores["predictions"]["all"]) == [
+        "chrf",
+        "evaluate:word_overlap",
+        "evaluate:word_overlap/length_ratio",
+    ]
+    assert scores["predictions"]["all"]["evaluate:word_overlap"]["value"] == 3 / 5
+
+
+def test_small_samples_carry_a_warning_in_scores_json(tmp_path):
+    predictions = write_jsonl(tmp_path / "preds.jsonl", ROWS)
+    assert main(["score", str(predictions), "--out", str(tmp_path / "o"), "--bootstrap", "50"]) == 0
+    scores = json.loads((tmp_path / "o" / "scores.json").read_text(encoding="utf-8"))
+    assert scores["predictions"]["all"]["chrf"]["warning"].startswith("only 3 examples")
+    assert scores["predictions"]["all"]["exact_match"]["warning"] is None  # exact interval
+    assert scores["predictions"]["all"]["exact_match"]["ci_high"] < 1

@@ -1,9 +1,13 @@
 """Training settings: the starter preset, named config errors, YAML, command line, step plan."""
 
 import math
+import shlex
 
 import pytest
+import yaml
 
+from ftcore.cli import build_parser
+from ftcore.cli.train_commands import config_from_args
 from ftcore.errors import ConfigError, EmptyDatasetError
 from ftcore.training.config import (
     FIELD_NAMES,
@@ -12,9 +16,13 @@ from ftcore.training.config import (
     config_from_dict,
     load_config,
     save_config,
+    setting_flag,
+    setting_help,
 )
-from ftcore.training.presets import KNOB_HELP, PRESETS, preset_config
+from ftcore.training.presets import PRESETS, preset_config
 from ftcore.training.schedule import lr_factor, make_plan
+
+KNOB_HELP = {name: setting_help(name) for name in FIELD_NAMES}
 
 
 def test_defaults_are_the_starter_recipe():
@@ -91,9 +99,91 @@ def test_command_line_uses_flags_when_they_say_everything():
         "ftcore train --base demo --data 'ds v1' --out runs/a --method qlora "
         "--max-steps 100 --seed 3"
     )
+    # Every setting has a flag, so the command never needs a config file.
     assert command_line(config.replace(packing=True)) == (
-        "ftcore train --config runs/a/config.yaml"
+        "ftcore train --base demo --data 'ds v1' --out runs/a --method qlora "
+        "--max-steps 100 --packing --seed 3"
     )
+
+
+# Every setting away from its default, so the command line carries every flag.
+EVERY_SETTING_CHANGED = TrainConfig(
+    base="org/model 7b",
+    data="datasets/greetings v2",
+    out="runs/all",
+    name="every-flag",
+    method="qlora",
+    lora_rank=16,
+    lora_alpha=32,
+    lora_dropout=0.1,
+    target_modules=["q_proj", "v_proj"],
+    epochs=2,
+    max_steps=7,
+    learning_rate=1e-5,
+    lr_scheduler="linear",
+    warmup_ratio=0.1,
+    weight_decay=0.01,
+    max_grad_norm=0.5,
+    batch_size=2,
+    grad_accum=3,
+    max_length=512,
+    gradient_checkpointing=True,
+    precision="fp32",
+    group_by_length=True,
+    packing=False,
+    seed=7,
+    eval_every=10,
+    eval_batch_size=4,
+    early_stopping_patience=2,
+    early_stopping_min_delta=0.001,
+    save_every=0,
+    log_every=5,
+    device="cpu",
+    home="/srv/ftstudio home",
+)
+
+
+def parsed_config(command: str) -> TrainConfig:
+    """The config `ftcore train` builds from a command line, without training."""
+    argv = shlex.split(command)
+    assert argv[:2] == ["ftcore", "train"]
+    return config_from_args(build_parser().parse_args(argv[1:]))
+
+
+def test_every_setting_has_help_and_a_flag_that_sets_it(capsys):
+    defaults = TrainConfig()
+    changed = [n for n in FIELD_NAMES if getattr(EVERY_SETTING_CHANGED, n) != getattr(defaults, n)]
+    assert changed == [n for n in FIELD_NAMES if n != "packing"]  # packing: see below
+    flags = [setting_flag(name) for name in FIELD_NAMES]
+    assert len(set(flags)) == len(FIELD_NAMES) and all(f.startswith("--") for f in flags)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for name in FIELD_NAMES:
+        assert len(setting_help(name)) > 30
+        assert f"{setting_flag(name)} " in help_text
+        assert " ".join(setting_help(name).split()[:4]) in help_text  # the tab's text
+    command = command_line(EVERY_SETTING_CHANGED)
+    assert parsed_config(command) == EVERY_SETTING_CHANGED
+    packed = EVERY_SETTING_CHANGED.replace(packing=True, group_by_length=False)
+    assert parsed_config(command_line(packed)) == packed
+    assert "--packing" in command_line(packed) and "--no-group-by-length" not in command_line(
+        packed
+    )
+    assert parsed_config("ftcore train --packing --no-packing --data d") == TrainConfig(data="d")
+
+
+def test_config_yaml_comments_each_setting_with_its_help():
+    text = TrainConfig(data="ds", lora_rank=16).to_yaml()
+    lines = text.splitlines()
+    at = lines.index("lora_rank: 16")
+    comment = []
+    for line in reversed(lines[:at]):
+        if not line.startswith("# "):
+            break
+        comment.insert(0, line[2:])
+    assert " ".join(comment) == setting_help("lora_rank")
+    assert yaml.safe_load(text) == TrainConfig(data="ds", lora_rank=16).to_dict()
 
 
 @pytest.mark.parametrize(

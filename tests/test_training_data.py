@@ -1,4 +1,4 @@
-"""Training data: dataset folders, reply-only labels, truncation, batch order, packing.
+"""Training data: dataset versions, reply-only labels, truncation, batch order, packing.
 
 `write_dataset` is imported by the other test_training_* modules.
 """
@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from ftcore.chat_format import IGNORE_INDEX
+from ftcore.data import versions
 from ftcore.data.formats import alpaca_to_messages, sharegpt_to_messages
+from ftcore.data.readers import file_sha256
 from ftcore.data.records import Record, SourceRef
 from ftcore.errors import DataError, DatasetNotFoundError, EmptyDatasetError
 from ftcore.nll import example_nlls, token_nll_sums
@@ -50,9 +52,28 @@ def chat_records(start: int, count: int) -> list[Record]:
     ]
 
 
+def seal_version(folder: Path) -> dict:
+    """Write manifest.json over the row files in `folder` as ftcore.data.prepare does (the
+    sha256 of each file and the content hash over them), so the folder is a dataset
+    version that ftcore.data.versions reads and checks; return the manifest."""
+    files = {path.name: file_sha256(path) for path in sorted(folder.glob("*.jsonl"))}
+    manifest = {
+        "manifest_format": versions.MANIFEST_FORMAT,
+        "name": folder.name,
+        "sources": [],
+        "settings": {},
+        "tokenizer": None,
+        "files": files,
+    }
+    manifest["content_hash"] = versions.content_hash(manifest)
+    versions.write_manifest(folder, manifest)
+    return manifest
+
+
 def write_dataset(folder: Path, n_train: int = 48, n_val: int = 16, n_chats: int = 0) -> Path:
-    """A dataset version folder: greetings (and multi-turn chats) as Record rows, plus a
-    test.jsonl that is not even JSON, to prove training never reads it."""
+    """A dataset version with exactly these rows: greetings (and multi-turn chats) as
+    Record rows, plus a test.jsonl that is not even JSON, to prove training never reads
+    it. (`prepared_greetings` in conftest is a version made by ftcore.data.prepare.)"""
     train = greeting_records(0, n_train - n_chats) + chat_records(0, n_chats)
     val = greeting_records(400, n_val)
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +81,7 @@ def write_dataset(folder: Path, n_train: int = 48, n_val: int = 16, n_chats: int
         lines = [json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records]
         (folder / f"{name}.jsonl").write_text("".join(lines), "utf-8")
     (folder / "test.jsonl").write_text("sealed: never read during training\n", "utf-8")
+    seal_version(folder)
     return folder
 
 
@@ -80,14 +102,39 @@ def test_missing_or_empty_dataset_is_refused_with_a_named_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "train.jsonl").write_text("\n", "utf-8")
+    seal_version(empty)
     with pytest.raises(EmptyDatasetError, match="no conversations"):
         load_dataset_folder(empty)
+
+
+def test_a_folder_that_is_not_a_dataset_version_is_refused(tmp_path):
+    folder = write_dataset(tmp_path / "ds", 3, 1)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(DataError, match="is not a dataset version: it has no manifest.json"):
+        load_dataset_folder(folder)
+
+
+def test_a_split_changed_after_preparing_is_refused(prepared_greetings, tmp_path):
+    import shutil
+
+    folder = Path(shutil.copytree(prepared_greetings.path, tmp_path / "copy"))
+    splits = load_dataset_folder(folder)
+    assert splits.content_hash == prepared_greetings.content_hash
+    assert (len(splits.train), len(splits.val)) == (
+        prepared_greetings.manifest["splits"]["train"]["rows"],
+        prepared_greetings.manifest["splits"]["val"]["rows"],
+    )
+    lines = (folder / "val.jsonl").read_text("utf-8").splitlines(keepends=True)
+    (folder / "val.jsonl").write_text("".join(lines[1:]), "utf-8")  # one row removed
+    with pytest.raises(DataError, match="val.jsonl was changed after the version was prepared"):
+        load_dataset_folder(folder)
 
 
 def test_a_broken_row_names_file_and_line(tmp_path):
     folder = write_dataset(tmp_path / "ds", 3, 1)
     with (folder / "train.jsonl").open("a", encoding="utf-8") as out:
         out.write('{"messages": [\n')
+    seal_version(folder)  # the broken row is part of the version: the reader must say where
     with pytest.raises(DataError, match=r"train.jsonl:4: not a dataset row"):
         load_dataset_folder(folder)
 
@@ -100,7 +147,7 @@ def test_only_reply_tokens_carry_labels_in_every_assistant_turn(demo_tokenizer):
         [t for t, y in zip(row.input_ids, row.labels, strict=True) if y >= 0]
     )
     replies = [m["content"] for m in chat.messages if m["role"] == "assistant"]
-    assert trained == "".join(f"{reply}<|im_end|>\n" for reply in replies)
+    assert trained == "".join(f"{reply}<|im_end|>" for reply in replies)  # no "\n" after it
     assert (encoded.n_truncated, encoded.n_dropped) == (0, 0)
 
 

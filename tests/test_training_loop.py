@@ -10,14 +10,18 @@ from safetensors.torch import load_file
 from test_training_data import write_dataset
 
 from ftcore.chat_format import encode_for_generation
-from ftcore.errors import ConfigError, DatasetNotFoundError
+from ftcore.data.versions import load_manifest
+from ftcore.db import Database
+from ftcore.errors import ConfigError, DataError, DatasetNotFoundError
 from ftcore.nll import example_nlls, mean_nll
 from ftcore.runtime.models import load_model
 from ftcore.training.batches import encode_split, load_dataset_folder
 from ftcore.training.config import TrainConfig, load_config
 from ftcore.training.execute import train
-from ftcore.training.run_table import registry_at, run_record
+from ftcore.training.jobs import train_in_foreground
+from ftcore.training.run_table import run_record
 from ftcore.training.runfiles import read_progress, read_status
+from ftcore.workspace import Workspace
 
 PROMPT = [{"role": "user", "content": "帮我给外婆写一条春节祝福，温馨一点。\n外婆今年八十岁"}]
 
@@ -42,10 +46,17 @@ def small_config(dataset, out, **changes) -> TrainConfig:
     return TrainConfig(**{**settings, **changes})
 
 
+def workspace_db(config: TrainConfig) -> Database:
+    return Database.for_workspace(Workspace.open(config.home))
+
+
 @pytest.fixture(scope="module")
 def lora_run(dataset, tmp_path_factory):
+    """A run trained in this process and recorded in its workspace, as `ftcore train` does."""
     config = small_config(dataset, tmp_path_factory.mktemp("runs") / "lora")
-    return config, train(config)
+    database = workspace_db(config)
+    yield config, train_in_foreground(database, config)
+    database.close()
 
 
 def split_rows(tokenizer, dataset, split, max_length=128):
@@ -113,11 +124,13 @@ def test_run_folder_holds_everything_to_reproduce_and_load(lora_run):
     status = read_status(run)
     assert (status.state, status.step, status.pid) == ("completed", 18, None)
     assert status.best_val_loss == result.best_val_loss
-    with registry_at(config.home) as db:
-        record = run_record(db, run)
+    database = workspace_db(config)
+    record = run_record(database, run)
+    database.close()
     assert (record.state, record.steps, record.method) == ("completed", 18, "lora")
     assert record.best_val_loss == pytest.approx(result.best_val_loss)
     assert json.loads(record.config_json)["lora_rank"] == 8
+    assert record.dataset_hash == status.dataset_hash == load_manifest(config.data)["content_hash"]
 
 
 def test_progress_rows_carry_the_curves(lora_run):
@@ -190,6 +203,26 @@ def test_stop_then_resume_equals_an_uninterrupted_run(dataset, tmp_path):
     assert read_status(resumed.run_dir).best_val_loss == resumed.best_val_loss
     steps_logged = [r["step"] for r in read_progress(resumed.run_dir) if r["kind"] == "train"]
     assert steps_logged == list(range(1, 9))
+    assert not (tmp_path / "home").exists()  # train() writes run folders, never a database
+
+
+def test_resume_refuses_a_dataset_version_changed_since_the_run_began(tmp_path):
+    from test_training_data import seal_version
+
+    data = write_dataset(tmp_path / "data", n_train=8, n_val=4)
+    config = small_config(data, tmp_path / "run", batch_size=4, max_steps=4, eval_every=0)
+    assert train(config, should_stop=lambda done: done == 1).state == "stopped"
+    began_with = read_status(config.out).dataset_hash
+    lines = (data / "train.jsonl").read_text("utf-8").splitlines(keepends=True)
+    (data / "train.jsonl").write_text("".join(lines[:-1]), "utf-8")
+    with pytest.raises(DataError, match="was changed after the version was prepared"):
+        train(config, resume=True)  # edited in place: the manifest's sha256 catches it
+    now = seal_version(data)["content_hash"]  # re-prepared in the same folder
+    with pytest.raises(
+        ConfigError, match=f"began with \\(content hash {began_with[:12]}, now {now[:12]}"
+    ):
+        train(config, resume=True)
+    assert read_status(config.out).state == "stopped"  # refused before it began
 
 
 def test_gradient_accumulation_gives_the_same_update(dataset, tmp_path):

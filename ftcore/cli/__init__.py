@@ -15,6 +15,7 @@ from ftcore import __version__
 from ftcore.cli.data_commands import add_data_commands
 from ftcore.cli.eval_commands import add_eval_command
 from ftcore.cli.model_commands import add_model_commands
+from ftcore.cli.rate_commands import add_rate_commands
 from ftcore.cli.score_commands import add_score_command
 from ftcore.cli.train_commands import add_training_commands
 from ftcore.errors import FtcoreError
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(commands)
     add_score_command(commands)
     add_eval_command(commands)
+    add_rate_commands(commands)
     return parser
 
 

@@ -3,8 +3,9 @@
 The top-level CLI (ftcore.cli) adds these subcommands and turns FtcoreError into a
 one-line message and exit code 1, so nothing here catches library errors.
 
-Several GPUs (data parallel, one process per GPU; only the main process writes the run
-folder):
+Every TrainConfig setting has a flag, generated from its field metadata (config.py), so
+`--help` shows the same text as the Train tab. Several GPUs (data parallel, one process
+per GPU; only the main process writes the run folder and records it in the database):
 
     accelerate launch --num_processes 2 -m ftcore train --config run.yaml
 """
@@ -13,42 +14,93 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from ftcore.training.config import METHODS, TrainConfig, load_config
-from ftcore.training.presets import KNOB_HELP, PRESETS, preset_config
+from ftcore.training.config import (
+    FIELD_NAMES,
+    FIELD_TYPES,
+    TrainConfig,
+    load_config,
+    setting_choices,
+    setting_flag,
+    setting_help,
+)
+from ftcore.training.presets import PRESETS, preset_config
+
+if TYPE_CHECKING:
+    from ftcore.db import Database
 
 HOME_HELP = "workspace folder (default: $FTSTUDIO_HOME or ./workspace)"
+MEMORY_SETTINGS = (
+    "base",
+    "method",
+    "batch_size",
+    "max_length",
+    "lora_rank",
+    "gradient_checkpointing",
+)
 
-# flag -> (TrainConfig field, type)
-TRAIN_FLAGS = {
-    "--base": ("base", str),
-    "--data": ("data", str),
-    "--out": ("out", str),
-    "--method": ("method", str),
-    "--epochs": ("epochs", int),
-    "--max-steps": ("max_steps", int),
-    "--lr": ("learning_rate", float),
-    "--rank": ("lora_rank", int),
-    "--batch-size": ("batch_size", int),
-    "--seed": ("seed", int),
-    "--home": ("home", str),
-}
+
+@contextmanager
+def workspace_database(home: str | None) -> Iterator[Database]:
+    """The database of the workspace at `home` (empty or None: the default), closed after
+    use. The CLI process holds it; a training job never opens one."""
+    from ftcore.db import Database
+    from ftcore.workspace import Workspace
+
+    database = Database.for_workspace(Workspace.open(home or None))
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """One flag per TrainConfig setting, generated from its field metadata. A flag not
+    given stays None, so it leaves the --config file or the preset alone."""
+    for name in names:
+        hint = FIELD_TYPES[name]
+        text = setting_help(name)
+        options: dict = {"dest": name, "default": None, "help": text.replace("%", "%%")}
+        if choices := setting_choices(name):
+            # Not argparse's choices=: a typo gets ConfigError's did-you-mean and exit code 1.
+            options["metavar"] = "{" + ",".join(choices) + "}"
+        if hint is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif hint in (int, float, str):
+            options["type"] = hint
+        else:  # target_modules, the one list
+            options.update(nargs="+", metavar="MODULE")
+        parser.add_argument(setting_flag(name), **options)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    values = {field: getattr(args, field) for field, _ in TRAIN_FLAGS.values()}
+    values = {name: getattr(args, name, None) for name in FIELD_NAMES}
     return {k: v for k, v in values.items() if v is not None}
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from ftcore.training.execute import train
-
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run `ftcore train` starts: the --config file, or the preset, with the flags given
+    on top."""
     if args.config:
-        config = load_config(args.config, **_overrides(args))
+        return load_config(args.config, **_overrides(args))
+    return preset_config(args.preset, **_overrides(args))
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ftcore.training.execute import is_main_launch_process, train
+    from ftcore.training.jobs import train_in_foreground
+
+    config = config_from_args(args)
+    if args.job or not is_main_launch_process():
+        # A job started by the app (or a second GPU process) writes its run folder only.
+        result = train(config, resume=args.resume)
     else:
-        config = preset_config(args.preset, **_overrides(args))
-    result = train(config, resume=args.resume)
+        with workspace_database(config.home) as database:
+            result = train_in_foreground(database, config, resume=args.resume)
     summary = {
         "run_dir": str(result.run_dir),
         "state": result.state,
@@ -65,7 +117,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_runs_list(args: argparse.Namespace) -> int:
     from ftcore.training.jobs import list_runs
 
-    records = list_runs(args.home)
+    with workspace_database(args.home) as database:
+        records = list_runs(database)
     if args.json:
         rows = [{k: v for k, v in asdict(r).items() if k != "config_json"} for r in records]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -77,24 +130,28 @@ def run_runs_list(args: argparse.Namespace) -> int:
 
 
 def run_runs_status(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import run_status
+    from ftcore.training.jobs import run_status, run_workspace
 
-    print(json.dumps(asdict(run_status(args.run_dir)), indent=2, ensure_ascii=False))
+    with workspace_database(run_workspace(args.run_dir)) as database:
+        status = run_status(args.run_dir, database)
+    print(json.dumps(asdict(status), indent=2, ensure_ascii=False))
     return 0
 
 
 def run_runs_stop(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import stop_run
+    from ftcore.training.jobs import run_workspace, stop_run
 
-    status = stop_run(args.run_dir, wait=args.wait)
+    with workspace_database(run_workspace(args.run_dir)) as database:
+        status = stop_run(args.run_dir, wait=args.wait, database=database)
     print(f"{status.run_dir}: {status.state} at step {status.step}")
     return 0
 
 
 def run_runs_resume(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import resume_run
+    from ftcore.training.jobs import resume_run, run_workspace
 
-    handle = resume_run(args.run_dir)
+    with workspace_database(run_workspace(args.run_dir)) as database:
+        handle = resume_run(database, args.run_dir)
     print(f"resumed {handle.run_dir} in the background (pid {handle.pid}); log: {handle.paths.log}")
     return 0
 
@@ -110,14 +167,7 @@ def run_runs_export(args: argparse.Namespace) -> int:
 def run_memory(args: argparse.Namespace) -> int:
     from ftcore.training.memory import estimate_for_config
 
-    config = TrainConfig(
-        base=args.base,
-        method=args.method,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        gradient_checkpointing=args.gradient_checkpointing,
-        lora_rank=args.rank,
-    )
+    config = TrainConfig(**_overrides(args))
     print(estimate_for_config(config, target_gb=args.target_gb).summary())
     return 0
 
@@ -129,12 +179,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", default="starter", choices=sorted(PRESETS), help="without --config"
     )
-    for flag, (field, kind) in TRAIN_FLAGS.items():
-        help_text = KNOB_HELP.get(field, HOME_HELP if field == "home" else "the run folder")
-        parser.add_argument(flag, dest=field, type=kind, help=help_text.replace("%", "%%"))
+    add_setting_arguments(parser, FIELD_NAMES)
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
     )
+    # Hidden: set by jobs.start_run for the process it spawns, which must leave the
+    # workspace database to the process that started it.
+    parser.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
 
 
 def add_training_commands(commands) -> None:
@@ -172,11 +223,6 @@ def add_training_commands(commands) -> None:
             )
 
     memory = commands.add_parser("memory", help="estimate the GPU memory a training run needs")
-    memory.add_argument("--base", default="demo", help="'demo', a model folder or a Hub id")
-    memory.add_argument("--method", default="lora", choices=METHODS)
-    memory.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    memory.add_argument("--max-length", type=int, default=TrainConfig.max_length)
-    memory.add_argument("--rank", type=int, default=TrainConfig.lora_rank)
-    memory.add_argument("--gradient-checkpointing", action="store_true")
+    add_setting_arguments(memory, MEMORY_SETTINGS)
     memory.add_argument("--target-gb", type=int, default=24, help="suggest remedies above this")
     memory.set_defaults(run=run_memory)

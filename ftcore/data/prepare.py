@@ -10,11 +10,10 @@ is written to a staging folder that replaces the output folder only once it is c
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,10 +32,11 @@ from ftcore.data.split_files import leakage_report, write_duplicates, write_spli
 from ftcore.data.spool import RowSpool
 from ftcore.data.validate import character_length, token_length, too_long, validate_row
 from ftcore.errors import ConfigError, DataError, did_you_mean
+from ftcore.files import json_line
+from ftcore.progress import Progress, scaled
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 SHOWN_REJECTS = 200  # rejects kept in memory for display; rejected.jsonl has them all
 PROGRESS_EVERY = 2000  # rows between progress reports
 READ_SHARE, DEDUP_SHARE = 0.8, 0.1  # of the progress bar; writing takes the rest
@@ -99,7 +99,7 @@ class _Run:
         self.reasons[reject.code] += 1
         if len(self.rejects) < SHOWN_REJECTS:
             self.rejects.append(reject)
-        self.rejects_file.write(json.dumps(reject.to_json(), ensure_ascii=False) + "\n")
+        self.rejects_file.write(json_line(reject.to_json()))
 
     def read(self, sources: Sequence[SourceFile]) -> None:
         """The first pass: every row of every file to the spool or to rejected.jsonl."""
@@ -170,13 +170,6 @@ def _counts(run: _Run, duplicates: Duplicates, split_stats: dict) -> dict[str, i
     return counts
 
 
-def _scaled(progress: Progress | None, start: float, end: float) -> Progress | None:
-    """`progress` for one step, whose own 0..1 maps onto start..end of the whole."""
-    if progress is None:
-        return None
-    return lambda fraction, message: progress(start + (end - start) * fraction, message)
-
-
 def _tokenizer_name(tokenizer) -> str | None:
     # The folder or repo name only: an absolute path would make the hash machine-specific.
     return Path(tokenizer.name_or_path).name if tokenizer is not None else None
@@ -201,7 +194,7 @@ def _deduplicate_split_write(run: _Run, staging: Path, progress) -> tuple[dict, 
         duplicates.group, duplicates.dropped, spool.strata, settings.split, settings.seed
     )
     unit = "tokens" if run.tokenizer is not None else "characters"
-    split_progress = _scaled(progress, READ_SHARE + DEDUP_SHARE, 1.0)
+    split_progress = scaled(progress, READ_SHARE + DEDUP_SHARE, 1.0)
     split_stats, untabulated = write_splits(spool, split_of, staging, unit, split_progress)
     clusters = write_duplicates(spool, duplicates, staging)
     sections = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,10 @@ from ftcore.data import versions
 from ftcore.data.dedup import Duplicates
 from ftcore.data.settings import PrepareSettings
 from ftcore.data.split import SEALED_SPLIT, SPLITS, find_leaks
-from ftcore.data.spool import RowSpool
 from ftcore.data.split_stats import LabelCounts, length_stats
+from ftcore.data.spool import RowSpool
+from ftcore.files import json_line
+from ftcore.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def write_splits(
     split_of: np.ndarray,
     staging: Path,
     unit: str,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict, list[str]]:
     """Write train/val/test.jsonl; return each split's statistics and the labels with too
     many values to tabulate. `progress` gets the fraction of this step that is done."""
@@ -87,7 +88,7 @@ def write_duplicates(spool: RowSpool, duplicates: Duplicates, staging: Path) -> 
                 for m in cluster.members
             ]
             entry = {"kept": _row_ref(spool, cluster.kept), "members": members}
-            file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            file.write(json_line(entry))
             if len(shown) < SHOWN_CLUSTERS:
                 shown.append(entry)
     return shown

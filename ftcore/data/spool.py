@@ -18,6 +18,7 @@ import numpy as np
 from ftcore.data.dedup import exact_key, near_text
 from ftcore.data.minhash import BATCH_SIZE, SKETCH_SIZE, Hashes, MinHasher
 from ftcore.data.records import Record
+from ftcore.files import json_line
 
 
 class RowSpool:
@@ -41,7 +42,7 @@ class RowSpool:
         return len(self.offsets)
 
     def add(self, record: Record, length: int, stratum: str) -> None:
-        line = json.dumps(record.to_json(), ensure_ascii=False).encode() + b"\n"
+        line = json_line(record.to_json()).encode()
         self.offsets.append(self._end)
         self.file.write(line)
         self._end += len(line)

@@ -21,6 +21,7 @@ from pathlib import Path
 from ftcore.data.records import Record, Reject
 from ftcore.data.split import SEALED_SPLIT, SPLITS
 from ftcore.errors import DataError, SealedSplitError, did_you_mean
+from ftcore.files import read_json, read_jsonl, write_json
 
 MANIFEST = "manifest.json"
 REJECTED = "rejected.jsonl"
@@ -50,34 +51,27 @@ def is_version_folder(folder: Path) -> bool:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    text = json.dumps(manifest, indent=2, ensure_ascii=False)
-    (Path(folder) / MANIFEST).write_text(text + "\n", encoding="utf-8")
+    write_json(Path(folder) / MANIFEST, manifest)
 
 
 def load_manifest(folder: str | Path) -> dict:
     """The manifest of a version folder; DataError when the folder is not a version."""
-    path = Path(folder) / MANIFEST
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"{folder} is not a dataset version: it has no {MANIFEST}") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
+    manifest = read_json(Path(folder) / MANIFEST, missing_ok=True)
+    if manifest is None:
+        raise DataError(f"{folder} is not a dataset version: it has no {MANIFEST}")
+    return manifest
 
 
 def _read_rows(folder: Path, name: str, expected_sha256: str | None) -> list[dict]:
-    digest = hashlib.sha256()
-    rows = []
-    with open(folder / name, "rb") as file:
-        for line in file:
-            digest.update(line)
-            rows.append(json.loads(line))
-    if expected_sha256 and digest.hexdigest() != expected_sha256:
-        raise DataError(
-            f"{folder / name} was changed after the version was prepared "
-            "(its sha256 differs from the manifest); prepare the dataset again"
-        )
-    return rows
+    path = folder / name
+    if expected_sha256:
+        with open(path, "rb") as file:
+            if hashlib.file_digest(file, "sha256").hexdigest() != expected_sha256:
+                raise DataError(
+                    f"{path} was changed after the version was prepared "
+                    "(its sha256 differs from the manifest); prepare the dataset again"
+                )
+    return read_jsonl(path, row_name="dataset row")
 
 
 def load_split(folder: str | Path, split: str, *, allow_test: bool = False) -> list[Record]:

@@ -6,23 +6,24 @@ prompt renderer) and its reply is compared with the cut-off assistant text. Prom
 sorted by length and left-padded, so that in a batch every prompt ends where generation
 starts and little compute goes on padding. Rows are appended as each batch finishes; on a
 rerun with the same file, (model, split, id) rows already there are not generated again.
+Each row records the sha256 of the adapter weights that wrote it, and a rerun refuses rows
+of another adapter stored under the same model name.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftcore.chat_format import Message, encode_for_generation
 from ftcore.errors import ConfigError, DataError
+from ftcore.files import append_jsonl, read_jsonl
+from ftcore.progress import Progress
 from ftcore.runtime.generation import GenerationSettings, generation_config
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
 @dataclass(frozen=True)
@@ -73,30 +74,10 @@ def generate_batch(model, tokenizer, prompts: Sequence[Sequence[int]], max_new_t
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
 
-def _truncate_partial_line(path: Path) -> None:
-    """Drop a last line cut off by an interrupted write, so appended rows stay valid."""
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        logger.warning("%s: dropping an incomplete last line (an interrupted run)", path)
-        with open(path, "r+b") as file:
-            file.truncate(cut)
-
-
 def read_predictions_file(path: str | Path) -> list[dict]:
-    """Rows of a predictions.jsonl written here (empty when the file does not exist)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    _truncate_partial_line(path)
-    rows = []
-    with open(path, encoding="utf-8") as file:
-        for number, line in enumerate(file, start=1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path} line {number} is not JSON: {exc}") from exc
-    return rows
+    """Rows of a predictions.jsonl written here (empty when the file does not exist). A
+    last line cut off by an interrupted run is skipped; the next append removes it."""
+    return read_jsonl(path, tolerate_partial_tail=True, missing_ok=True)
 
 
 def _batches(examples: Sequence[EvalExample], prompts: dict[str, list[int]], size: int):
@@ -113,6 +94,7 @@ def generate_predictions(
     model_name: str,
     split: str,
     adapter: str | None = None,
+    adapter_sha256: str | None = None,
     max_new_tokens: int = 128,
     batch_size: int = 8,
     progress: Progress | None = None,
@@ -120,8 +102,10 @@ def generate_predictions(
     """Generate a reply to every example with `adapter` active (None: the base model) and
     append one row per example to `path`; return this model/split's rows in example order.
 
-    Rows are {model, split, id, prompt, reference, prediction}. Examples whose
-    (model_name, split, id) is already in `path` are skipped, so a rerun resumes."""
+    Rows are {model, split, id, prompt, reference, prediction, adapter_sha256} (the
+    adapter's weights hash, None for the base model). Examples whose (model_name, split,
+    id) is already in `path` are skipped, so a rerun resumes; ConfigError when those rows
+    were written by weights with another hash."""
     if batch_size < 1:
         raise ConfigError("batch_size", batch_size, "an integer of at least 1")
     ids = [example.id for example in examples]
@@ -133,6 +117,7 @@ def generate_predictions(
         for row in read_predictions_file(path)
         if row.get("model") == model_name and row.get("split") == split
     }
+    _check_same_adapter(path, done.values(), model_name, adapter_sha256)
     todo = [example for example in examples if example.id not in done]
     if done:
         logger.info("%s / %s: %d of %d rows already done", model_name, split, len(done), len(ids))
@@ -148,9 +133,11 @@ def generate_predictions(
                 model, tokenizer, [prompts[ex.id] for ex in batch], max_new_tokens
             )
             rows = [
-                _row(model_name, split, ex, reply) for ex, reply in zip(batch, replies, strict=True)
+                _row(model_name, split, ex, reply, adapter_sha256)
+                for ex, reply in zip(batch, replies, strict=True)
             ]
-            _append(path, rows)
+            # One write per batch: an interruption loses at most this batch.
+            append_jsonl(path, rows)
             done.update((row["id"], row) for row in rows)
             finished += len(batch)
     if progress:
@@ -158,7 +145,24 @@ def generate_predictions(
     return [done[example_id] for example_id in ids]
 
 
-def _row(model_name: str, split: str, example: EvalExample, prediction: str) -> dict:
+def _check_same_adapter(path: Path, rows, model_name: str, adapter_sha256: str | None) -> None:
+    stored = {row.get("adapter_sha256") for row in rows} - {adapter_sha256}
+    if stored:
+        raise ConfigError(
+            "adapter_sha256",
+            adapter_sha256,
+            f"{stored.pop()!r}, the weights that wrote the {model_name!r} rows in {path}; "
+            "evaluate another adapter into a new folder",
+        )
+
+
+def _row(
+    model_name: str,
+    split: str,
+    example: EvalExample,
+    prediction: str,
+    adapter_sha256: str | None,
+) -> dict:
     return {
         "model": model_name,
         "split": split,
@@ -166,11 +170,5 @@ def _row(model_name: str, split: str, example: EvalExample, prediction: str) -> 
         "prompt": example.prompt,
         "reference": example.reference,
         "prediction": prediction,
+        "adapter_sha256": adapter_sha256,
     }
-
-
-def _append(path: Path, rows: Iterable[dict]) -> None:
-    # One write per batch, flushed on close: an interruption loses at most this batch.
-    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    with open(path, "a", encoding="utf-8") as file:
-        file.write(text)

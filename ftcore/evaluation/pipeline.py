@@ -2,45 +2,66 @@
 
 For every model ("base", then each adapter named by its folder) and every split, replies
 are generated greedily into predictions.jsonl (resumable) and the replies' perplexity is
-computed; then all rows are scored in one call, so the language (and BLEU's tokenizer) is
-decided once from all references and every number is comparable with every other.
+computed; then all rows are scored in one call (BLEU tokenises each row by its own
+reference), every adapter is compared with the base on the same examples
+(comparisons.json: paired deltas with intervals) and judged (overfit.json).
 
-Splits: "val" is the validation split; "train" is a seeded random sample of the train
-split of the same size as val, so train and held-out scores rest on equally many examples
-and a train/val gap is not an artefact of sample size; "test" is read only when listed
-explicitly (the sealed split). `limit` then keeps the first N examples of each split.
-Greedy decoding makes a rerun into a fresh folder give the same numbers.
+Which examples (ftcore.evaluation.selection): a seeded sample of every split, stratified
+by the dataset's label. What is scored: the last assistant turn of each conversation, by
+the generation metrics and by `perplexity` alike (`perplexity_all_turns` scores every
+turn), with conversations cut at the adapters' training max_length as validation cuts
+them. evaluation.json records everything the numbers depend on; a rerun into the same
+folder resumes only the same evaluation (ftcore.evaluation.provenance). Greedy decoding
+makes a rerun into a fresh folder give the same numbers.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ftcore import __version__
-from ftcore.data.formats import alpaca_to_messages
-from ftcore.data.versions import SEALED_SPLIT, load_manifest, load_split
-from ftcore.errors import ConfigError, DataError
+from ftcore.data.versions import load_manifest
 from ftcore.evaluation.assess import ModelAssessment, assess_adapters
-from ftcore.evaluation.generate import EvalExample, eval_example, generate_predictions
-from ftcore.evaluation.perplexity import SplitPerplexity, split_perplexity
+from ftcore.evaluation.generate import EvalExample, generate_predictions
+from ftcore.evaluation.options import DEFAULTS, EvalOptions
+from ftcore.evaluation.perplexity import (
+    ALL_TURNS,
+    SplitPerplexity,
+    context_length,
+    split_perplexity,
+)
+from ftcore.evaluation.provenance import (
+    AdapterInfo,
+    adapter_info,
+    check_resumable,
+    evaluation_max_length,
+    probe_sha256,
+)
+from ftcore.evaluation.selection import probe_examples, split_examples, train_targets
+from ftcore.files import write_json
+from ftcore.metrics.comparisons import (
+    COMPARISONS_JSON,
+    Comparison,
+    compare_report_to_baseline,
+    write_comparisons_json,
+)
 from ftcore.metrics.score_files import SCORES_JSON, write_report
 from ftcore.metrics.scoring import ScoreReport, score_predictions
-from ftcore.metrics.text import detect_language
+from ftcore.progress import Progress, scaled
+from ftcore.verdicts.verdict_settings import VerdictSettings
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 BASE_MODEL_NAME = "base"
 PROBE_SPLIT = "probe"
-EVAL_SPLITS = ("train", "val", "test")
 PREDICTIONS_JSONL = "predictions.jsonl"
 OVERFIT_JSON = "overfit.json"
 EVALUATION_JSON = "evaluation.json"
+SCORING_SHARE = 0.9  # of the progress bar, the share of generation and perplexity
 
 
 @dataclass
@@ -51,102 +72,39 @@ class EvaluationResult:
     settings: dict  # the content of evaluation.json
     scores: dict  # model → split → metric → {value, …}, perplexity entries included
     report: ScoreReport
-    perplexities: dict[tuple[str, str], SplitPerplexity]
+    perplexities: dict[tuple[str, str], SplitPerplexity]  # last-turn, per (model, split)
     files: dict[str, Path] = field(default_factory=dict)
     evaluation_id: int | None = None  # the database row, when a database was given
     examples: list[dict] = field(default_factory=list)  # per-example rows with scores
     assessments: dict[str, ModelAssessment] = field(default_factory=dict)  # per adapter
+    comparisons: list[Comparison] = field(default_factory=list)  # each adapter − base
 
 
-def _check_splits(splits: Sequence[str]) -> list[str]:
-    splits = list(dict.fromkeys(splits))
-    unknown = [split for split in splits if split not in EVAL_SPLITS]
-    if unknown or not splits:
-        raise ConfigError("splits", splits, f"one or more of {', '.join(EVAL_SPLITS)}")
-    return splits
-
-
-def _split_examples(data_dir: Path, split: str, seed: int) -> list[EvalExample]:
-    if split == "train":
-        train = load_split(data_dir, "train")
-        # Same size as val: see the module docstring.
-        size = min(len(train), len(load_split(data_dir, "val")))
-        records = random.Random(seed).sample(train, size)
-    else:
-        records = load_split(data_dir, split, allow_test=split == SEALED_SPLIT)
-    return [
-        eval_example(record.id or f"{split}-{index}", record.messages)
-        for index, record in enumerate(records, start=1)
-    ]
-
-
-def _train_targets(data_dir: Path) -> list[str]:
-    """Every reply the model was trained on, to detect held-out outputs that copy one."""
-    return [eval_example(r.id or "", r.messages).reference for r in load_split(data_dir, "train")]
-
-
-def probe_examples(path: str | Path) -> list[EvalExample]:
-    """An alpaca JSONL probe set (e.g. data/probe/general_probe.jsonl) as examples."""
-    path = Path(path)
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read probe file {path}: {exc}") from exc
-    examples = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} line {number} is not JSON: {exc}") from exc
-        examples.append(eval_example(row.get("id") or f"probe-{number}", alpaca_to_messages(row)))
-    return examples
-
-
-def _settings(base, adapters, data_dir, out_dir, splits, limit, decoding, seed, probe) -> dict:
+def _settings(base, adapters, data_dir, out_dir, options, examples, probe, max_length) -> dict:
     return {
         "base": base,
-        "adapters": adapters,
+        "adapters": {name: info.to_json() for name, info in adapters.items()},
         "data_dir": str(Path(data_dir).resolve()),
         "dataset_hash": load_manifest(data_dir)["content_hash"],
         "out_dir": str(Path(out_dir).resolve()),
-        "splits": splits,
-        "train_sample": "seeded sample of the train split, as many rows as val",
-        "limit": limit,
+        "splits": [*examples],
+        "sample": "seeded sample of every split, stratified by the dataset's label; "
+        "train as large as val",
+        "limit": options.limit,
+        "examples": {split: len(rows) for split, rows in examples.items()},
         "probe": str(Path(probe).resolve()) if probe else None,
-        "decoding": decoding,
-        "seed": seed,
+        "probe_sha256": probe_sha256(probe),
+        "decoding": {
+            "max_new_tokens": options.max_new_tokens,
+            "do_sample": False,
+            "batch_size": options.batch_size,
+        },
+        "seed": options.seed,
+        "bootstrap": options.bootstrap,
+        "scored_turn": "last assistant turn (perplexity_all_turns: every assistant turn)",
+        "max_length": max_length,
         "ftcore_version": __version__,
     }
-
-
-# What must match for an earlier run's predictions in the same folder to be reused.
-RESUME_KEYS = ("base", "dataset_hash", "decoding", "seed")
-
-
-def _check_resumable(out: Path, settings: dict) -> None:
-    """A rerun into a folder resumes the same evaluation only: predictions made with another
-    base model, dataset or decoding would otherwise be reused and scored as if comparable."""
-    path = out / EVALUATION_JSON
-    if not path.is_file():
-        return
-    earlier = json.loads(path.read_text("utf-8"))
-    for key in RESUME_KEYS:
-        if earlier.get(key) != settings[key]:
-            raise ConfigError(
-                "out",
-                str(out),
-                f"a new folder: it holds an evaluation made with {key}={earlier.get(key)!r}, "
-                f"whose predictions would be reused for {key}={settings[key]!r}",
-            )
-
-
-def _write_json(path: Path, value: dict) -> Path:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    partial.replace(path)
-    return path
 
 
 def evaluate(
@@ -154,96 +112,74 @@ def evaluate(
     adapters: Sequence[str | Path],
     data_dir: str | Path,
     out_dir: str | Path,
-    splits: Sequence[str] = ("train", "val"),
-    limit: int | None = None,
-    max_new_tokens: int = 128,
-    batch_size: int = 8,
-    seed: int = 0,
+    splits: Sequence[str] = DEFAULTS.splits,
+    limit: int | None = DEFAULTS.limit,
+    max_new_tokens: int = DEFAULTS.max_new_tokens,
+    batch_size: int = DEFAULTS.batch_size,
+    seed: int = DEFAULTS.seed,
     probe: str | Path | None = None,
     progress: Progress | None = None,
     *,
-    bootstrap: int = 1000,
+    bootstrap: int = DEFAULTS.bootstrap,
+    max_length: int | None = DEFAULTS.max_length,
+    verdict_settings: VerdictSettings | None = None,
     database=None,
     chat_model=None,
 ) -> EvaluationResult:
     """Evaluate `base` and each adapter folder on `splits` of the dataset version in
     `data_dir` (and on the `probe` alpaca JSONL as split "probe"), writing
-    predictions.jsonl, scores.json/.csv, per_example.jsonl/.csv and evaluation.json to
-    `out_dir`. Rerunning into the same folder resumes generation. With `database`
-    (ftcore.db.Database) the evaluation is registered; `chat_model` reuses a loaded
-    ftcore.runtime.adapters.ChatModel of `base` instead of loading it again."""
+    predictions.jsonl, scores.json/.csv, per_example.jsonl/.csv, comparisons.json,
+    overfit.json and evaluation.json to `out_dir`. Settings are EvalOptions fields (see
+    ftcore.evaluation.options for each one's meaning); `verdict_settings` holds the
+    verdicts' thresholds (default: VerdictSettings()). Rerunning into the same folder
+    resumes generation. With `database` (ftcore.db.Database) the evaluation is
+    registered; `chat_model` reuses a loaded ftcore.runtime.adapters.ChatModel of `base`."""
     from ftcore.runtime.adapters import ChatModel
     from ftcore.runtime.models import load_model
 
-    splits = _check_splits(splits)
-    if limit is not None and limit < 1:
-        raise ConfigError("limit", limit, "a positive number of examples, or None for all")
-    out = Path(out_dir)
-    examples = {split: _split_examples(Path(data_dir), split, seed)[:limit] for split in splits}
-    if probe:
-        examples[PROBE_SPLIT] = probe_examples(probe)[:limit]
-    chat_model = chat_model or ChatModel(load_model(base))
-    models = {BASE_MODEL_NAME: None}
-    models.update({chat_model.attach(path): str(Path(path).resolve()) for path in adapters})
-    decoding = {"max_new_tokens": max_new_tokens, "do_sample": False, "batch_size": batch_size}
-    settings = _settings(
-        base,
-        {k: v for k, v in models.items() if v},
-        data_dir,
-        out,
-        [*examples],
-        limit,
-        decoding,
-        seed,
-        probe,
+    options = EvalOptions(
+        tuple(splits), limit, max_new_tokens, batch_size, seed, bootstrap, max_length
     )
-    _check_resumable(out, settings)
+    out = Path(out_dir)
+    examples = {s: split_examples(data_dir, s, limit=limit, seed=seed) for s in options.splits}
+    if probe:
+        examples[PROBE_SPLIT] = probe_examples(probe, limit=limit, seed=seed)
+    chat_model = chat_model or ChatModel(load_model(base))
+    infos = {chat_model.attach(path): adapter_info(path) for path in adapters}
+    models: dict[str, AdapterInfo | None] = {BASE_MODEL_NAME: None, **infos}
+    cut = evaluation_max_length(max_length, infos)
+    settings = _settings(base, infos, data_dir, out, options, examples, probe, cut)
+    check_resumable(out, EVALUATION_JSON, settings)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / EVALUATION_JSON, settings)  # before generating, so a resume can check
-    rows, perplexities = [], {}
-    steps = [(model, split) for model in models for split in examples]
-    for step, (model, split) in enumerate(steps):
-        adapter = None if model == BASE_MODEL_NAME else model
-
-        def scaled(fraction: float, message: str, step=step) -> None:
-            if progress:
-                progress((step + 0.9 * fraction) / (len(steps) + 1), message)
-
-        rows += generate_predictions(
-            chat_model,
-            examples[split],
-            out / PREDICTIONS_JSONL,
-            model_name=model,
-            split=split,
-            adapter=adapter,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            progress=scaled,
-        )
-        scaled(1.0, f"perplexity of {model} / {split}")
-        conversations = [[*ex.messages, _reply(ex)] for ex in examples[split]]
-        perplexities[model, split] = split_perplexity(
-            chat_model, conversations, adapter=adapter, batch_size=batch_size
-        )
-    if progress:
-        progress(len(steps) / (len(steps) + 1), "scoring")
-    language = detect_language(row["reference"] for row in rows)
-    report = score_predictions(rows, bootstrap=bootstrap, seed=seed, language=language)
-    result = _write_outputs(out, settings, report, perplexities)
+    write_json(out / EVALUATION_JSON, settings)  # before generating, so a resume can check
+    rows, perplexities, all_turns = _generate_and_measure(
+        chat_model, models, examples, out / PREDICTIONS_JSONL, options, cut, progress
+    )
+    settings["length_checks"] = _length_checks(chat_model, perplexities, cut)
+    report = score_predictions(rows, bootstrap=bootstrap, seed=seed)
+    result = _write_outputs(out, settings, report, perplexities, all_turns)
     result.examples = [asdict(example) for example in report.examples]
     if progress:
-        progress((len(steps) + 0.5) / (len(steps) + 1), "verdicts")
+        progress((1 + SCORING_SHARE) / 2, "comparisons and verdicts")
+    result.comparisons = compare_report_to_baseline(report, BASE_MODEL_NAME)
+    result.files[COMPARISONS_JSON] = write_comparisons_json(
+        result.comparisons, out / COMPARISONS_JSON
+    )
     result.assessments = assess_adapters(
-        {name: folder for name, folder in models.items() if folder},
+        {name: info.folder for name, info in infos.items()},
         result.scores,
         result.examples,
         {key: value.pairs for key, value in perplexities.items()},
-        _train_targets(Path(data_dir)) if "train" in examples else [],
+        train_targets(data_dir) if "train" in examples else [],
+        # Only the val curve up to the step whose weights are evaluated counts against
+        # them (best/ predates any later rise).
+        weights_steps={name: info.weights_step for name, info in infos.items()},
         bootstrap=bootstrap,
         seed=seed,
+        settings=verdict_settings,
     )
     verdicts = {name: assessment.to_json() for name, assessment in result.assessments.items()}
-    result.files[OVERFIT_JSON] = _write_json(out / OVERFIT_JSON, verdicts)
+    result.files[OVERFIT_JSON] = write_json(out / OVERFIT_JSON, verdicts)
     if database is not None:
         from ftcore.evaluation.store import register_evaluation
 
@@ -255,19 +191,100 @@ def evaluate(
     return result
 
 
-def _reply(example: EvalExample) -> dict:
-    return {"role": "assistant", "content": example.reference}
+def _generate_and_measure(
+    chat_model,
+    models: dict[str, AdapterInfo | None],
+    examples: dict[str, list[EvalExample]],
+    predictions: Path,
+    options: EvalOptions,
+    max_length: int | None,
+    progress: Progress | None,
+) -> tuple[list[dict], dict, dict]:
+    """Generate (or resume) every model's replies on every split and measure their
+    last-turn and all-turn perplexity: rows, and the two perplexities per (model, split)."""
+    rows, perplexities, all_turns = [], {}, {}
+    steps = [(model, split) for model in models for split in examples]
+    for step, (model, split) in enumerate(steps):
+        adapter = None if model == BASE_MODEL_NAME else model
+        # Each model/split gets an equal share of the first SCORING_SHARE, 90% of it for
+        # generation and the rest for perplexity; scoring and verdicts take the rest.
+        share = SCORING_SHARE / len(steps)
+        step_progress = scaled(progress, step * share, (step + 0.9) * share)
+        rows += generate_predictions(
+            chat_model,
+            examples[split],
+            predictions,
+            model_name=model,
+            split=split,
+            adapter=adapter,
+            adapter_sha256=models[model].weights_sha256 if models[model] else None,
+            max_new_tokens=options.max_new_tokens,
+            batch_size=options.batch_size,
+            progress=step_progress,
+        )
+        if step_progress:
+            step_progress(1.0, f"perplexity of {model} / {split}")
+        perplexities[model, split], all_turns[model, split] = _split_perplexities(
+            chat_model, examples[split], adapter, options.batch_size, max_length
+        )
+    if progress:
+        progress(SCORING_SHARE, "scoring")
+    return rows, perplexities, all_turns
+
+
+def _conversation(example: EvalExample) -> list[dict]:
+    return [*example.messages, {"role": "assistant", "content": example.reference}]
+
+
+def _split_perplexities(
+    chat_model, examples: Sequence[EvalExample], adapter, batch_size: int, max_length
+) -> tuple[SplitPerplexity, SplitPerplexity]:
+    """Last-turn and all-turn perplexity; the second pass only when some conversation
+    has more than one reply (otherwise the two are the same targets)."""
+    conversations = [_conversation(example) for example in examples]
+    settings = {"adapter": adapter, "batch_size": batch_size, "max_length": max_length}
+    last = split_perplexity(chat_model, conversations, **settings)
+    if all(sum(m["role"] == "assistant" for m in c) == 1 for c in conversations):
+        return last, dataclasses.replace(last, name=ALL_TURNS)
+    return last, split_perplexity(chat_model, conversations, all_turns=True, **settings)
+
+
+def _length_checks(chat_model, perplexities: dict, max_length: int | None) -> dict:
+    """Per split, how many conversations were cut at max_length (as validation cuts them)
+    and how many are longer than the model's context, whose scores are not to be
+    trusted: logged as warnings and recorded in evaluation.json."""
+    context = context_length(chat_model)
+    base = {split: p for (model, split), p in perplexities.items() if model == BASE_MODEL_NAME}
+    for split, p in base.items():
+        if p.n_truncated:
+            logger.warning(
+                "%s: %d conversations cut at %d tokens", split, p.n_truncated, max_length
+            )
+        if p.n_past_context:
+            logger.warning(
+                "%s: %d conversations are longer than the model's context of %s tokens",
+                split,
+                p.n_past_context,
+                context,
+            )
+    return {
+        "max_length": max_length,
+        "context_length": context,
+        "truncated": {split: p.n_truncated for split, p in base.items()},
+        "past_context": {split: p.n_past_context for split, p in base.items()},
+    }
 
 
 def _write_outputs(
-    out: Path, settings: dict, report: ScoreReport, perplexities
+    out: Path, settings: dict, report: ScoreReport, perplexities: dict, all_turns: dict
 ) -> EvaluationResult:
     files = write_report(report, out)
     scores = report.to_json()
-    for (model, split), value in perplexities.items():
-        scores.setdefault(model, {}).setdefault(split, {}).update(value.to_json())
-    files[SCORES_JSON] = _write_json(out / SCORES_JSON, scores)
-    files[EVALUATION_JSON] = _write_json(out / EVALUATION_JSON, settings)
+    for table in (perplexities, all_turns):
+        for (model, split), value in table.items():
+            scores.setdefault(model, {}).setdefault(split, {}).update(value.to_json())
+    files[SCORES_JSON] = write_json(out / SCORES_JSON, scores)
+    files[EVALUATION_JSON] = write_json(out / EVALUATION_JSON, settings)
     files[PREDICTIONS_JSONL] = out / PREDICTIONS_JSONL
     logger.info("evaluation written to %s", out)
     return EvaluationResult(out, settings, scores, report, perplexities, files)

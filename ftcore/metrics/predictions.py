@@ -1,4 +1,4 @@
-"""Read a predictions JSONL file: the rows that can be scored, and every bad line with why.
+"""Which rows of a predictions file can be scored, and what is wrong with the others.
 
 One JSON object per line: `prediction` and `reference` (strings) are required; `id`
 (string or integer), `prompt`, `model` and `split` (strings) are optional. A line that is
@@ -7,20 +7,14 @@ file, line and field and skipped; the valid rows around it are kept. A row whose
 reference is empty is reported too: there is nothing to score it against, and counting
 it as a zero would lower every score for a reason that is not the model's.
 
-Encodings and line endings are handled as for dataset files (ftcore.data.readers).
+ftcore.data.predictions_file reads the file (encodings as for dataset files) and applies
+these rules line by line.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-from ftcore.data.readers import detect_encoding, iter_jsonl_rows
-from ftcore.errors import DataError, EmptyPredictionsError
-
-logger = logging.getLogger(__name__)
 
 REQUIRED = ("prediction", "reference")
 OPTIONAL_TEXT = ("prompt", "model", "split")
@@ -66,35 +60,3 @@ def row_problem(row: object) -> tuple[str | None, str] | None:
     if row_id is not None and (isinstance(row_id, bool) or not isinstance(row_id, str | int)):
         return "id", f"must be a string or an integer, got {_type_name(row_id)}"
     return None
-
-
-def read_predictions(path: str | Path) -> tuple[list[dict], list[BadLine]]:
-    """The valid rows of a predictions JSONL (an `id` defaults to the line number) and the
-    bad lines. Raises EmptyPredictionsError when no row is valid, DataError when the file
-    cannot be read at all."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    rows: list[dict] = []
-    bad: list[BadLine] = []
-    for raw in iter_jsonl_rows(path, detect_encoding(path)):
-        if raw.problem is not None:
-            bad.append(BadLine(str(path), raw.line, raw.problem.field, raw.problem.reason))
-            continue
-        problem = row_problem(raw.data)
-        if problem is not None:
-            bad.append(BadLine(str(path), raw.line, *problem))
-            continue
-        row = dict(raw.data)
-        if row.get("id") is None:
-            row["id"] = raw.line
-        rows.append(row)
-    for line in bad:  # callers show them (the CLI prints the first ones, the UI a table)
-        logger.info("skipped %s", line)
-    if not rows:
-        first = f"; first problem: {bad[0]}" if bad else ""
-        raise EmptyPredictionsError(
-            f"{path}: no row can be scored ({len(bad)} bad lines{first}); every line needs "
-            '{"prediction": "...", "reference": "..."}'
-        )
-    return rows, bad

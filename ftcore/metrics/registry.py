@@ -11,6 +11,12 @@ bootstrap resamples all come from one pass over the texts:
 `bleu` is corpus BLEU (pooled counts); `sentence_bleu_mean` is the mean of per-example
 BLEU with effective order. They are different numbers and never share a name.
 
+A `binary` metric (exact match) has per-example values of 0 or 1: its corpus value is a
+proportion, and its intervals are exact binomial ones rather than a bootstrap.
+
+Names of the form `evaluate:NAME_OR_PATH` pass through `resolve_metric_names` untouched:
+they are Hugging Face `evaluate` modules (ftcore.metrics.evaluate_modules), not built here.
+
 Scales: BLEU and chrF on sacrebleu's 0–100, ROUGE and exact match on 0–1.
 """
 
@@ -24,7 +30,7 @@ from functools import partial
 from ftcore import __version__
 from ftcore.errors import ConfigError, did_you_mean
 from ftcore.metrics import rouge, sacrebleu_stats
-from ftcore.metrics.text import LANGUAGES, Language, bleu_tokenizer, normalize_for_match
+from ftcore.metrics.text import LANGUAGES, Language, bleu_setting, normalize_for_match
 
 Statistics = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
 Aggregate = Callable[[Sequence[float], int], float]
@@ -40,6 +46,7 @@ METRIC_NAMES = (
 )
 # Other names people use for the same metric; results are always under the canonical name.
 ALIASES = {"accuracy": "exact_match", "em": "exact_match"}
+EVALUATE_PREFIX = "evaluate:"  # a Hugging Face `evaluate` module, by local path or cached name
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Metric:
     signature: str  # what it was computed with: tokenizer, settings, library version
     example_column: str | None  # name of the per-example score, None when there is none
     example_score: Callable[[Sequence[float]], float] | None = None  # one row → its score
+    binary: bool = False  # per-example values are 0 or 1: the corpus value is a proportion
 
     def corpus_from_statistics(self, rows: Sequence[Sequence[float]]) -> float:
         """The corpus score of these rows (all of a corpus, or any subset)."""
@@ -92,8 +100,12 @@ def exact_match_statistics(
     ]
 
 
-def _mean_metric(name: str, statistics: Statistics, signature: str, column: str) -> Metric:
-    return Metric(name, True, statistics, mean_of_first_column, signature, column, first_value)
+def _mean_metric(
+    name: str, statistics: Statistics, signature: str, column: str, binary: bool = False
+) -> Metric:
+    return Metric(
+        name, True, statistics, mean_of_first_column, signature, column, first_value, binary
+    )
 
 
 def _sentence_bleu_statistics(
@@ -133,7 +145,7 @@ def _build(name: str, tokenize: str) -> Metric:
         return _mean_metric(name, statistics, rouge.rouge_signature(), name)
     if name == "exact_match":
         signature = f"norm:nfc+casefold+whitespace|width:kept|agg:mean|ftcore:{__version__}"
-        return _mean_metric(name, exact_match_statistics, signature, name)
+        return _mean_metric(name, exact_match_statistics, signature, name, binary=True)
     raise AssertionError(f"no builder for metric {name!r}")  # METRIC_NAMES is out of step
 
 
@@ -151,10 +163,14 @@ def _chrf_aggregate(totals: Sequence[float], n: int) -> float:
     return sacrebleu_stats.chrf_from_statistics(totals)
 
 
+def is_evaluate_name(name: str) -> bool:
+    return name.startswith(EVALUATE_PREFIX)
+
+
 def resolve_metric_names(names: Sequence[str] | str | None) -> list[str]:
     """Canonical metric names from a list or a comma-separated string (any case, ALIASES
     allowed); None or empty means all of METRIC_NAMES. An unknown name raises ConfigError
-    with the closest known one."""
+    with the closest known one; `evaluate:…` names are kept as given."""
     if isinstance(names, str):
         names = [part.strip() for part in names.split(",")]
     names = [name.strip() for name in (names or []) if name.strip()]
@@ -163,21 +179,26 @@ def resolve_metric_names(names: Sequence[str] | str | None) -> list[str]:
     by_lower = {known.lower(): known for known in METRIC_NAMES} | ALIASES
     resolved: list[str] = []
     for name in names:
-        known = by_lower.get(name.lower())
+        known = name if is_evaluate_name(name) else by_lower.get(name.lower())
         if known is None:
-            allowed = "one of " + ", ".join(METRIC_NAMES) + "." + did_you_mean(name, METRIC_NAMES)
+            allowed = (
+                f"one of {', '.join(METRIC_NAMES)}, or {EVALUATE_PREFIX}NAME_OR_PATH."
+                + did_you_mean(name, METRIC_NAMES)
+            )
             raise ConfigError("metrics", name, allowed)
         if known not in resolved:
             resolved.append(known)
     return resolved
 
 
-def get_metrics(names: Sequence[str] | str | None, language: Language) -> list[Metric]:
-    """The named metrics (None: all), set up for text in `language` (see
-    ftcore.metrics.text.detect_language): BLEU tokenizes 'zh' and 'mixed' text with
-    sacrebleu's `zh` tokenizer and English with `13a`. No default language on purpose:
-    13a on Chinese scores 0, so every caller says which it means."""
-    if language not in LANGUAGES:
+def get_metrics(names: Sequence[str] | str | None, language: Language | None) -> list[Metric]:
+    """The named built-in metrics (None: all), set up for text in `language` (see
+    ftcore.metrics.text.bleu_setting): BLEU tokenizes every row with `zh` for 'zh' and
+    with `13a` for 'en'; for 'mixed' or None each row gets `zh` when its reference holds
+    Han characters and `13a` otherwise. `evaluate:` names are skipped: they are loaded
+    by ftcore.metrics.evaluate_modules."""
+    if language is not None and language not in LANGUAGES:
         raise ConfigError("language", language, "one of " + ", ".join(LANGUAGES))
-    tokenize = bleu_tokenizer(language)
-    return [_build(name, tokenize) for name in resolve_metric_names(names)]
+    tokenize = bleu_setting(language)
+    chosen = [name for name in resolve_metric_names(names) if not is_evaluate_name(name)]
+    return [_build(name, tokenize) for name in chosen]

@@ -1,7 +1,7 @@
 """Write a ScoreReport: scores.json, per_example.jsonl, and scores.csv / per_example.csv.
 
 scores.json is model → split → metric → {value, ci_low, ci_high, n, signature,
-higher_is_better, ci_signature}. per_example.jsonl has one object per example: model,
+higher_is_better, ci_signature, warning}. per_example.jsonl has one object per example: model,
 split, id, prompt, prediction, reference and `scores` (per-example column → score). The
 CSV files hold the same in flat columns, written as UTF-8 with a byte-order mark so that
 Excel opens Chinese text correctly (pandas and Python's csv read it as "utf-8-sig").
@@ -9,12 +9,11 @@ Excel opens Chinese text correctly (pandas and Python's csv read it as "utf-8-si
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ftcore.files import write_csv, write_json, write_jsonl
 
 if TYPE_CHECKING:
     from ftcore.metrics.scoring import ScoreReport
@@ -31,22 +30,9 @@ SCORE_COLUMNS = (
     "higher_is_better",
     "signature",
     "ci_signature",
+    "warning",
 )
 EXAMPLE_COLUMNS = ("model", "split", "id", "prompt", "prediction", "reference")
-
-
-def _replace(path: Path, write) -> Path:
-    """Write through a temporary file and rename it into place, so that a reader never
-    sees half a file and a failed write leaves the old one."""
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding=_encoding(path), newline="") as file:
-        write(file)
-    os.replace(partial, path)
-    return path
-
-
-def _encoding(path: Path) -> str:
-    return "utf-8-sig" if path.suffix == ".csv" else "utf-8"
 
 
 def example_columns(report: ScoreReport) -> list[str]:
@@ -58,18 +44,18 @@ def example_columns(report: ScoreReport) -> list[str]:
 
 
 def write_scores_json(report: ScoreReport, path: str | Path) -> Path:
-    text = json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
-    return _replace(Path(path), lambda file: file.write(text))
+    return write_json(path, report.to_json())
 
 
 def write_per_example_jsonl(report: ScoreReport, path: str | Path) -> Path:
-    def write(file) -> None:
-        for example in report.examples:
-            row = {column: getattr(example, column) for column in EXAMPLE_COLUMNS}
-            row["scores"] = example.scores
-            file.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    return _replace(Path(path), write)
+    rows = (
+        {
+            **{column: getattr(example, column) for column in EXAMPLE_COLUMNS},
+            "scores": example.scores,
+        }
+        for example in report.examples
+    )
+    return write_jsonl(path, rows)
 
 
 SCORE_HEADER = ("model", "split", "metric", *SCORE_COLUMNS)
@@ -84,25 +70,19 @@ def score_rows(report: ScoreReport) -> Iterable[list]:
 
 
 def write_scores_csv(report: ScoreReport, path: str | Path) -> Path:
-    def write(file) -> None:
-        writer = csv.writer(file)
-        writer.writerow(SCORE_HEADER)
-        writer.writerows(score_rows(report))
-
-    return _replace(Path(path), write)
+    return write_csv(path, SCORE_HEADER, score_rows(report))
 
 
 def write_per_example_csv(report: ScoreReport, path: str | Path) -> Path:
     columns = example_columns(report)
-
-    def write(file) -> None:
-        writer = csv.writer(file)
-        writer.writerow([*EXAMPLE_COLUMNS, *columns])
-        for example in report.examples:
-            texts = [getattr(example, column) for column in EXAMPLE_COLUMNS]
-            writer.writerow([*texts, *(example.scores.get(c) for c in columns)])
-
-    return _replace(Path(path), write)
+    rows = (
+        [
+            *(getattr(example, column) for column in EXAMPLE_COLUMNS),
+            *(example.scores.get(column) for column in columns),
+        ]
+        for example in report.examples
+    )
+    return write_csv(path, [*EXAMPLE_COLUMNS, *columns], rows)
 
 
 def write_report(report: ScoreReport, out_dir: str | Path) -> dict[str, Path]:
@@ -122,7 +102,10 @@ def format_table(report: ScoreReport) -> str:
     """A short plain-text table of the corpus scores, for the terminal."""
     ci = f"{report.confidence:.0%} CI" if report.bootstrap else "CI (no bootstrap)"
     lines = [f"{'model':<14} {'split':<8} {'metric':<20} {'value':>9}  {ci:<22} {'n':>6}"]
-    for model, split, metric, value, low, high, n, *_ in score_rows(report):
+    for model, split, metric, value, low, high, n, *_, warning in score_rows(report):
         interval = f"[{low:.4f}, {high:.4f}]" if low is not None else "-"
-        lines.append(f"{model:<14} {split:<8} {metric:<20} {value:>9.4f}  {interval:<22} {n:>6}")
+        flag = " *" if warning else ""  # the warning itself is in scores.json and the log
+        lines.append(
+            f"{model:<14} {split:<8} {metric:<20} {value:>9.4f}  {interval:<22} {n:>6}{flag}"
+        )
     return "\n".join(lines)

@@ -1,55 +1,62 @@
-"""Score predictions against references: per-example and corpus scores with bootstrap CIs.
+"""Score predictions against references: per-example and corpus scores with their CIs.
 
 `score_predictions` is what the Evaluate tab, the evaluation pipeline and `ftcore score`
 all call. Rows are grouped by their `model` and `split` fields ("predictions" and "all"
-when absent). The language, and so BLEU's tokenizer, is decided once from the references
-of all rows, never per group and never from the predictions: two models, or train and
-held-out, scored in one call are always tokenized alike and therefore comparable.
+when absent). BLEU's tokenizer is decided per row from that row's reference (unless the
+caller fixes the language), never from the predictions and never from other rows: two
+models, or train and held-out, are always tokenized alike and therefore comparable.
+
+Intervals (ftcore.metrics.confidence): exact binomial ones for exact match, a percentile
+bootstrap for the rest, one resampling per group for all metrics, seeded by `seed`; a
+score whose bootstrap rests on too few examples carries a `warning`, which is logged too.
+`evaluate:` metrics are scored per group through ftcore.metrics.evaluate_modules.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ftcore.errors import ConfigError, DataError, EmptyPredictionsError
+from ftcore.metrics.confidence import (
+    MIN_EXAMPLES_FOR_CI,
+    ci_signature,
+    proportion_interval,
+    proportion_signature,
+    small_sample_warning,
+)
+from ftcore.metrics.evaluate_modules import (
+    EVALUATE_RESAMPLES,
+    EvaluateMetric,
+    load_evaluate_metric,
+)
 from ftcore.metrics.predictions import row_problem
-from ftcore.metrics.registry import Metric, get_metrics
+from ftcore.metrics.registry import Metric, get_metrics, is_evaluate_name, resolve_metric_names
 from ftcore.metrics.text import Language, detect_language
-from ftcore.stats.bootstrap import bootstrap_difference_ci, percentile_interval, resampled_sums
+from ftcore.progress import Progress
+from ftcore.stats.bootstrap import percentile_interval, resampled_sums
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "predictions"
 DEFAULT_SPLIT = "all"
-Progress = Callable[[float, str], None]  # (fraction done, what is happening)
-# Resampling one example always gives it back: a zero-width interval that would claim a
-# certainty one example cannot give. Below this, there is no interval at all.
-MIN_EXAMPLES_FOR_CI = 2
 
 
 @dataclass(frozen=True)
 class CorpusScore:
-    """One metric on one group of examples; the ci_ fields are None without bootstrap."""
+    """One metric on one group of examples; the ci_ fields are None without an interval."""
 
     value: float
     ci_low: float | None
     ci_high: float | None
     n: int
     signature: str  # how the value was computed (tokenizer, settings, library version)
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: not known (an `evaluate` module does not say)
     ci_signature: str | None = None  # how the interval was computed, e.g. its seed
-
-
-def ci_signature(bootstrap: int, seed: int, confidence: float, kind: str = "") -> str | None:
-    """'bootstrap:percentile|conf:0.95|resamples:1000|seed:0', or None for no bootstrap."""
-    if not bootstrap:
-        return None
-    method = f"percentile{'-' + kind if kind else ''}"
-    return f"bootstrap:{method}|conf:{confidence:g}|resamples:{bootstrap}|seed:{seed}"
+    warning: str | None = None  # why the interval should not be trusted, e.g. n too small
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,13 @@ class ExampleScores:
 class ScoreReport:
     scores: dict[str, dict[str, dict[str, CorpusScore]]]  # model → split → metric → score
     examples: list[ExampleScores]
-    language: Language
-    metrics: list[str]
+    language: Language  # detected from the references, or as the caller fixed it
+    metrics: list[str]  # score names, in order
     bootstrap: int  # resamples; 0 means no confidence intervals
     seed: int
     confidence: float
+    fixed_language: Language | None = None  # as passed; None: BLEU tokenizes per row
+    metric_specs: list[str] = field(default_factory=list)  # as asked for, evaluate: included
 
     def to_json(self) -> dict:
         """The scores.json structure: model → split → metric → {value, ci_low, …}."""
@@ -84,26 +93,29 @@ class ScoreReport:
         }
 
 
-def _check_settings(bootstrap: int, confidence: float) -> None:
+def check_settings(bootstrap: int, confidence: float) -> None:
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
         raise ConfigError("bootstrap", bootstrap, "a whole number of resamples, 0 for none")
     if not 0 < confidence < 1:
         raise ConfigError("confidence", confidence, "a number between 0 and 1, e.g. 0.95")
 
 
-def _checked_rows(rows: Sequence[Mapping]) -> list[Mapping]:
+def checked_rows(rows: Sequence[Mapping]) -> list[Mapping]:
+    """The rows as a list; EmptyPredictionsError for none, DataError naming the first bad one."""
     rows = list(rows)
     if not rows:
         raise EmptyPredictionsError("no rows to score")
     for index, row in enumerate(rows, start=1):
         problem = row_problem(row)
         if problem is not None:
-            field, reason = problem
-            raise DataError(f"row {index}: {f'field {field!r}: ' if field else ''}{reason}")
+            field_name, reason = problem
+            where = f"field {field_name!r}: " if field_name else ""
+            raise DataError(f"row {index}: {where}{reason}")
     return rows
 
 
-def _groups(rows: list[Mapping]) -> dict[tuple[str, str], list[tuple[int, Mapping]]]:
+def group_rows(rows: list[Mapping]) -> dict[tuple[str, str], list[tuple[int, Mapping]]]:
+    """(model, split) → [(position from 1, row)], in first-seen order."""
     groups: dict[tuple[str, str], list[tuple[int, Mapping]]] = {}
     for index, row in enumerate(rows, start=1):
         key = (row.get("model") or DEFAULT_MODEL, row.get("split") or DEFAULT_SPLIT)
@@ -111,7 +123,7 @@ def _groups(rows: list[Mapping]) -> dict[tuple[str, str], list[tuple[int, Mappin
     return groups
 
 
-def _interval(
+def _bootstrap_interval(
     metric: Metric, sums: np.ndarray, n: int, confidence: float
 ) -> tuple[float | None, float | None]:
     if sums.shape[0] == 0:
@@ -120,15 +132,64 @@ def _interval(
     return percentile_interval(samples, confidence)
 
 
+def _builtin_scores(
+    metrics: list[Metric], statistics: list[np.ndarray], report: ScoreReport, warning: str | None
+) -> dict[str, CorpusScore]:
+    """Corpus scores of one group's statistics; one resampling for all bootstrap CIs."""
+    n = len(statistics[0])
+    resamples = report.bootstrap if n >= MIN_EXAMPLES_FOR_CI else 0
+    sums = resampled_sums(np.hstack(statistics), resamples, report.seed)
+    bootstrap_signature = ci_signature(resamples, report.seed, report.confidence)
+    scores, start = {}, 0
+    for metric, rows in zip(metrics, statistics, strict=True):
+        width = rows.shape[1]
+        value = metric.corpus_from_statistics(rows.tolist())
+        if metric.binary and report.bootstrap:
+            low, high = proportion_interval(rows[:, 0].sum(), n, report.confidence)
+            how, why = proportion_signature(report.confidence), None
+        else:
+            columns = sums[:, start : start + width]
+            low, high = _bootstrap_interval(metric, columns, n, report.confidence)
+            how, why = bootstrap_signature, warning
+        scores[metric.name] = CorpusScore(
+            value, low, high, n, metric.signature, metric.higher_is_better, how, why
+        )
+        start += width
+    return scores
+
+
+def _evaluate_scores(
+    module: EvaluateMetric,
+    predictions: list[str],
+    references: list[str],
+    report: ScoreReport,
+    warning: str | None,
+) -> dict[str, CorpusScore]:
+    """Scores of one `evaluate` module on one group, recomputed on each resample."""
+    n = len(predictions)
+    values = module.compute(predictions, references)
+    resamples = min(report.bootstrap, EVALUATE_RESAMPLES) if n >= MIN_EXAMPLES_FOR_CI else 0
+    (samples,) = module.resampled([predictions], references, resamples, report.seed)
+    how = ci_signature(resamples, report.seed, report.confidence, kind="recompute")
+    scores = {}
+    for name, value in values.items():
+        low = high = None
+        if resamples:
+            low, high = percentile_interval(samples[name], report.confidence)
+        scores[name] = CorpusScore(value, low, high, n, module.signature, None, how, warning)
+    return scores
+
+
 def _score_group(
     key: tuple[str, str],
     members: list[tuple[int, Mapping]],
     metrics: list[Metric],
+    modules: list[EvaluateMetric],
     report: ScoreReport,
     tick: Callable[[str], None],
 ) -> tuple[dict[str, CorpusScore], list[ExampleScores]]:
     """Corpus scores with CIs and per-example scores of one (model, split) group; the
-    bootstrap settings are read from `report`."""
+    interval settings are read from `report`."""
     predictions = [row["prediction"] for _, row in members]
     references = [row["reference"] for _, row in members]
     n = len(members)
@@ -136,20 +197,15 @@ def _score_group(
     for metric in metrics:
         tick(f"{metric.name} on {key[0]} / {key[1]} ({n} examples)")
         statistics.append(np.asarray(metric.statistics(predictions, references), np.float64))
-    resamples = report.bootstrap if n >= MIN_EXAMPLES_FOR_CI else 0
-    tick(f"bootstrap on {key[0]} / {key[1]} ({resamples} resamples)")
-    # One resampling for all metrics: their intervals come from the same resamples.
-    sums = resampled_sums(np.hstack(statistics), resamples, report.seed)
-    interval_signature = ci_signature(resamples, report.seed, report.confidence)
-    scores, start = {}, 0
-    for metric, rows in zip(metrics, statistics, strict=True):
-        width = rows.shape[1]
-        low, high = _interval(metric, sums[:, start : start + width], n, report.confidence)
-        value = metric.corpus_from_statistics(rows.tolist())
-        scores[metric.name] = CorpusScore(
-            value, low, high, n, metric.signature, metric.higher_is_better, interval_signature
-        )
-        start += width
+    warning = small_sample_warning(n, report.bootstrap)
+    bootstrapped = [m.name for m in metrics if not m.binary] + [m.label for m in modules]
+    if warning and bootstrapped:
+        logger.warning("%s / %s: %s (%s)", *key, warning, ", ".join(bootstrapped))
+    tick(f"bootstrap on {key[0]} / {key[1]} ({report.bootstrap} resamples)")
+    scores = _builtin_scores(metrics, statistics, report, warning) if metrics else {}
+    for module in modules:
+        tick(f"{module.label} on {key[0]} / {key[1]} ({n} examples)")
+        scores.update(_evaluate_scores(module, predictions, references, report, warning))
     examples = []
     for position, (index, row) in enumerate(members):
         per_example = {
@@ -163,6 +219,18 @@ def _score_group(
     return scores, examples
 
 
+def load_metrics(
+    names: Sequence[str] | str | None, language: Language | None, seed: int
+) -> tuple[list[Metric], list[EvaluateMetric]]:
+    """The built-in metrics and the loaded `evaluate:` modules that `names` asks for
+    (None: every built-in metric); `seed` is the modules' own numpy seed."""
+    specs = resolve_metric_names(names)
+    builtin = [name for name in specs if not is_evaluate_name(name)]
+    chosen = get_metrics(builtin, language) if builtin else []  # [] would mean "all"
+    modules = [load_evaluate_metric(spec, seed) for spec in specs if is_evaluate_name(spec)]
+    return chosen, modules
+
+
 def score_predictions(
     rows: Sequence[Mapping],
     metrics: Sequence[str] | str | None = None,
@@ -174,20 +242,33 @@ def score_predictions(
 ) -> ScoreReport:
     """Score rows of {prediction, reference[, id, prompt, model, split]}.
 
-    `metrics`: names from ftcore.metrics.registry.METRIC_NAMES (default: all).
-    `bootstrap`: resamples for the percentile CI (0: no CI), drawn with `seed`.
+    `metrics`: names from ftcore.metrics.registry.METRIC_NAMES (default: all), and
+    `evaluate:NAME_OR_PATH` modules.
+    `bootstrap`: resamples for the CIs (0: no CI at all), drawn with `seed`.
     `progress`: called with (fraction done, message) before each step.
-    `language`: 'zh', 'en' or 'mixed'; detected from the references when None. Pass it
-    explicitly when numbers from separate calls will be compared.
+    `language`: None (BLEU picks `zh` or `13a` per row from its reference, the default),
+    or 'zh' / 'en' to tokenize every row alike ('mixed' is per row too). The report's
+    `language` is this, or detected from the references for display.
     Raises EmptyPredictionsError for no rows, DataError for a malformed row, ConfigError
     for an unknown metric or a bad setting."""
-    _check_settings(bootstrap, confidence)
-    rows = _checked_rows(rows)
-    language = language or detect_language(row["reference"] for row in rows)
-    chosen = get_metrics(metrics, language)
-    report = ScoreReport({}, [], language, [m.name for m in chosen], bootstrap, seed, confidence)
-    groups = _groups(rows)
-    steps, done = len(groups) * (len(chosen) + 1), 0
+    check_settings(bootstrap, confidence)
+    rows = checked_rows(rows)
+    chosen, modules = load_metrics(metrics, language, seed)
+    shown_language = language or detect_language(row["reference"] for row in rows)
+    names = [m.name for m in chosen]
+    report = ScoreReport(
+        {},
+        [],
+        shown_language,
+        names,
+        bootstrap,
+        seed,
+        confidence,
+        language,
+        resolve_metric_names(metrics),
+    )
+    groups = group_rows(rows)
+    steps, done = len(groups) * (len(chosen) + len(modules) + 1), 0
 
     def tick(message: str) -> None:
         nonlocal done
@@ -196,61 +277,11 @@ def score_predictions(
         done += 1
 
     for key, members in groups.items():
-        scores, examples = _score_group(key, members, chosen, report, tick)
+        scores, examples = _score_group(key, members, chosen, modules, report, tick)
         report.scores.setdefault(key[0], {})[key[1]] = scores
         report.examples.extend(examples)
+        report.metrics.extend(name for name in scores if name not in report.metrics)
         logger.info("scored %s / %s: %d examples", *key, len(members))
     if progress:
         progress(1.0, "scored")
     return report
-
-
-@dataclass(frozen=True)
-class GapScore:
-    """metric(train) − metric(held-out), with a CI from independent resampling of each."""
-
-    value: float
-    ci_low: float | None
-    ci_high: float | None
-    n_train: int
-    n_heldout: int
-    signature: str
-    higher_is_better: bool
-    ci_signature: str | None = None
-
-
-def generalisation_gap(
-    train_rows: Sequence[Mapping],
-    heldout_rows: Sequence[Mapping],
-    metrics: Sequence[str] | str | None = None,
-    bootstrap: int = 1000,
-    seed: int = 0,
-    language: Language | None = None,
-    confidence: float = 0.95,
-) -> dict[str, GapScore]:
-    """Per metric, train score minus held-out score (a large positive gap on a
-    higher-is-better metric suggests overfitting). The language is decided from both
-    sets' references together, so both sides are tokenized alike."""
-    _check_settings(bootstrap, confidence)
-    train, heldout = _checked_rows(train_rows), _checked_rows(heldout_rows)
-    language = language or detect_language(row["reference"] for row in [*train, *heldout])
-    gaps = {}
-    if min(len(train), len(heldout)) < MIN_EXAMPLES_FOR_CI:
-        bootstrap = 0
-    interval_signature = ci_signature(bootstrap, seed, confidence, kind="independent")
-    for metric in get_metrics(metrics, language):
-        sides = [
-            metric.statistics([r["prediction"] for r in rows], [r["reference"] for r in rows])
-            for rows in (train, heldout)
-        ]
-        value = metric.corpus_from_statistics(sides[0]) - metric.corpus_from_statistics(sides[1])
-        low = high = None
-        if bootstrap:
-            low, high = bootstrap_difference_ci(
-                *sides, metric.aggregate, bootstrap, seed, confidence
-            )
-        sizes = (len(train), len(heldout))
-        gaps[metric.name] = GapScore(
-            value, low, high, *sizes, metric.signature, metric.higher_is_better, interval_signature
-        )
-    return gaps

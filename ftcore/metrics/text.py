@@ -38,6 +38,11 @@ LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # sacrebleu tokenizer per language: "zh" splits Han characters one by one and tokenizes
 # the rest like 13a, so it is right for Chinese and for mixed text alike.
 BLEU_TOKENIZER: dict[Language, str] = {"zh": "zh", "mixed": "zh", "en": "13a"}
+# BLEU's setting when each row picks its tokenizer from its own reference. Not one
+# tokenizer for a whole mixed corpus: sacrebleu's `zh` has a range typo ('\u20000')
+# that splits U+2000–U+2A6D (curly quotes, dashes, ellipsis) like Han characters, so the
+# same English rows scored 62.05 alone and 63.22 once one Chinese row made every row `zh`.
+PER_ROW_BLEU = "zh-if-han-else-13a"
 
 
 def has_han(text: str) -> bool:
@@ -62,6 +67,19 @@ def detect_language(texts: Iterable[str]) -> Language:
 def bleu_tokenizer(language: Language) -> str:
     """The sacrebleu `tokenize=` value for a language from detect_language."""
     return BLEU_TOKENIZER[language]
+
+
+def bleu_setting(language: Language | None) -> str:
+    """BLEU's tokenizer for a corpus: 'zh' or '13a' for every row when the caller fixes
+    the language to 'zh' or 'en'; PER_ROW_BLEU for 'mixed' or None (not fixed)."""
+    return PER_ROW_BLEU if language in (None, "mixed") else bleu_tokenizer(language)
+
+
+def row_bleu_tokenizer(reference: str) -> str:
+    """The tokenizer of one row under PER_ROW_BLEU: `zh` when its reference holds Han
+    characters, else `13a`. Decided by the reference alone, so two models' answers to the
+    same example are always tokenized alike, and never by any other row."""
+    return bleu_tokenizer(detect_language([reference]))
 
 
 def normalize_for_match(text: str) -> str:

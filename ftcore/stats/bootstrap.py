@@ -15,18 +15,14 @@ statistic on the full sample, never the mean of the resamples.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
 
 import numpy as np
+
+from ftcore.stats.intervals import Interval, check_confidence
 
 Aggregate = Callable[[Sequence[float], int], float]  # (column sums, n) → statistic
 Seed = int | np.random.Generator
 CHUNK = 64  # resamples per matrix product: (64 × n) counts stay small in memory
-
-
-class Interval(NamedTuple):
-    low: float
-    high: float
 
 
 def _generator(seed: Seed) -> np.random.Generator:
@@ -42,13 +38,20 @@ def _as_rows(rows: Sequence[Sequence[float]] | Sequence[float]) -> np.ndarray:
     return array
 
 
-def resample_counts(n: int, n_resamples: int, seed: Seed) -> Iterator[np.ndarray]:
-    """Chunks of a (n_resamples × n) matrix: how often each example is drawn in each
-    resample of n draws with replacement. The stream depends only on (n, seed)."""
+def resample_indices(n: int, n_resamples: int, seed: Seed) -> Iterator[np.ndarray]:
+    """Chunks of a (n_resamples × n) matrix: the example indices of each resample of n
+    draws with replacement. The stream depends only on (n, seed). A metric that must be
+    recomputed from the texts (an `evaluate` module) uses these directly."""
     rng = _generator(seed)
     for start in range(0, n_resamples, CHUNK):
-        size = min(CHUNK, n_resamples - start)
-        draws = rng.integers(0, n, size=(size, n))
+        yield rng.integers(0, n, size=(min(CHUNK, n_resamples - start), n))
+
+
+def resample_counts(n: int, n_resamples: int, seed: Seed) -> Iterator[np.ndarray]:
+    """Chunks of a (n_resamples × n) matrix: how often each example is drawn in each
+    resample; the same resamples as `resample_indices` with the same seed."""
+    for draws in resample_indices(n, n_resamples, seed):
+        size = len(draws)
         offsets = np.arange(size)[:, None] * n
         counts = np.bincount((draws + offsets).ravel(), minlength=size * n)
         yield counts.reshape(size, n).astype(np.float64)
@@ -75,8 +78,7 @@ def resampled_sums(
 
 def percentile_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
     """The central `confidence` share of `values`, e.g. the 2.5th and 97.5th percentiles."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    check_confidence(confidence)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(np.asarray(values, dtype=np.float64), [tail, 100 - tail])
     return Interval(float(low), float(high))
@@ -133,6 +135,41 @@ def bootstrap_difference_ci(
     samples_a = resampled_statistic(_as_rows(rows_a), aggregate, n_resamples, stream_a)
     samples_b = resampled_statistic(_as_rows(rows_b), aggregate, n_resamples, stream_b)
     return percentile_interval(samples_a - samples_b, confidence)
+
+
+def paired_difference_samples(
+    rows_a: Sequence[Sequence[float]] | np.ndarray,
+    rows_b: Sequence[Sequence[float]] | np.ndarray,
+    aggregate: Aggregate,
+    n_resamples: int = 1000,
+    seed: Seed = 0,
+) -> np.ndarray:
+    """statistic(a) − statistic(b) on n_resamples resamples of *example indices* shared by
+    both sides: row i of a and row i of b are the same example answered by two models.
+    One resampling for both keeps their correlation, which independent resampling throws
+    away (it misses consistent small gains; see PITFALLS.md)."""
+    array_a, array_b = _as_rows(rows_a), _as_rows(rows_b)
+    if len(array_a) != len(array_b):
+        raise ValueError(f"paired rows differ in length: {len(array_a)} vs {len(array_b)}")
+    # Side by side, one resampling: the column sums of both come from the same counts.
+    sums = resampled_sums(np.hstack([array_a, array_b]), n_resamples, seed)
+    n, width = len(array_a), array_a.shape[1]
+    return np.array(
+        [aggregate(row[:width].tolist(), n) - aggregate(row[width:].tolist(), n) for row in sums]
+    )
+
+
+def paired_difference_ci(
+    rows_a: Sequence[Sequence[float]] | np.ndarray,
+    rows_b: Sequence[Sequence[float]] | np.ndarray,
+    aggregate: Aggregate,
+    n_resamples: int = 1000,
+    seed: Seed = 0,
+    confidence: float = 0.95,
+) -> Interval:
+    """Percentile CI for statistic(a) − statistic(b) on paired rows (same examples)."""
+    samples = paired_difference_samples(rows_a, rows_b, aggregate, n_resamples, seed)
+    return percentile_interval(samples, confidence)
 
 
 def bootstrap_mean_difference_ci(

@@ -1,15 +1,14 @@
 """Training data: read a dataset version folder and turn it into deterministic batches.
 
-A dataset version is a folder with train.jsonl and val.jsonl whose rows are
-`Record.to_json()` dicts. Its test.jsonl is sealed for the final evaluation and is never
-opened here. Labels come from `chat_format.encode_for_training` (reply tokens only, end of
-turn included), never from a collator that masks pad tokens, which would also mask EOS
-when pad = EOS.
+A dataset version (ftcore.data.versions) is a folder with manifest.json, train.jsonl and
+val.jsonl whose rows are `Record.to_json()` dicts. Its test.jsonl is sealed for the final
+evaluation and is never opened here. Labels come from `chat_format.encode_for_training`
+(reply tokens only, end of turn included), never from a collator that masks pad tokens,
+which would also mask EOS when pad = EOS.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from ftcore.chat_format import IGNORE_INDEX, encode_for_training
 from ftcore.data.records import Record
+from ftcore.data.versions import load_manifest, load_split
 from ftcore.errors import ChatTemplateError, DataError, DatasetNotFoundError, EmptyDatasetError
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class DatasetSplits:
     folder: Path
     train: list[Record]
     val: list[Record]  # may be empty: no validation, no early stopping
+    content_hash: str  # the manifest's: which data a run trained on
 
 
 @dataclass(frozen=True)
@@ -55,34 +56,23 @@ class EncodedSplit:
     n_dropped: int  # conversations left with no reply token after the cut
 
 
-def read_split(path: Path) -> list[Record]:
-    """Records of one split file; a broken line is a DataError naming file and line."""
-    records: list[Record] = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(Record.from_json(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataError(f"{path}:{number}: not a dataset row ({exc})") from exc
-    return records
-
-
 def load_dataset_folder(folder: str | Path) -> DatasetSplits:
-    """The train and val splits of a dataset version, refusing a missing or empty one."""
+    """The train and val splits of a dataset version, read as evaluation reads them
+    (ftcore.data.versions: each file is checked against its sha256 in the manifest),
+    refusing a missing folder, a folder that is not a version, and an empty train split."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise DatasetNotFoundError(f"dataset folder {folder} does not exist")
     if not (folder / TRAIN_FILE).is_file():
         raise DatasetNotFoundError(f"dataset folder {folder} holds no {TRAIN_FILE}")
-    train = read_split(folder / TRAIN_FILE)
+    manifest = load_manifest(folder)
+    train = load_split(folder, "train")
     if not train:
         raise EmptyDatasetError(f"{folder / TRAIN_FILE} holds no conversations to train on")
-    val = read_split(folder / VAL_FILE) if (folder / VAL_FILE).is_file() else []
+    val = load_split(folder, "val") if (folder / VAL_FILE).is_file() else []
     if not val:
         logger.warning("%s has no validation rows: no val loss, no early stopping", folder)
-    return DatasetSplits(folder, train, val)
+    return DatasetSplits(folder, train, val, manifest["content_hash"])
 
 
 def encode_split(tokenizer, records: Sequence[Record], max_length: int, what: str) -> EncodedSplit:

@@ -17,6 +17,8 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ftcore.files import atomic_open, read_json
+
 logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "trainable.safetensors"
@@ -118,7 +120,7 @@ def load_checkpoint(path: Path, model, optimizer, *, scaler=None) -> LoopState:
         torch.cuda.set_rng_state_all(rng["cuda"])
     if scaler is not None and (path / "scaler.pt").is_file():
         scaler.load_state_dict(torch.load(path / "scaler.pt", weights_only=True))
-    return LoopState(**json.loads((path / "state.json").read_text("utf-8")))
+    return LoopState(**read_json(path / "state.json"))
 
 
 def save_weights(final: Path, model, tokenizer, *, full: bool) -> Path:
@@ -137,7 +139,6 @@ def publish(source: Path, run_dir: Path) -> None:
     level, so the run folder itself loads as an adapter (or a model)."""
     for item in source.iterdir():
         if item.is_file():
-            tmp = run_dir / f".{item.name}.tmp"
-            shutil.copyfile(item, tmp)
-            os.replace(tmp, run_dir / item.name)
+            with open(item, "rb") as src, atomic_open(run_dir / item.name, "wb") as out:
+                shutil.copyfileobj(src, out)
     logger.info("published %s as the run's weights", source.name)

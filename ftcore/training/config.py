@@ -1,27 +1,42 @@
-"""The settings of a training run: a validated dataclass, its YAML file and its command line.
+"""The settings of a training run, each described once: a dataclass whose fields carry their
+help, CLI flag, choices and allowed range.
 
-`config.yaml` in a run folder is `TrainConfig.to_dict()` as YAML and holds everything
-needed to reproduce the run. The defaults are the starter preset (see presets.py). Every
-check raises ConfigError naming the field, the value and what is allowed, before any
-model is loaded.
+Everything that describes a setting is generated from `field(metadata=...)` (as trl and
+peft do): the Train tab's help texts, the `ftcore train` flags, the comments of config.yaml
+and the equivalent command line. `config.yaml` in a run folder is the run's settings as
+YAML and holds everything needed to reproduce it. The defaults are the starter preset
+(see presets.py). Every check raises ConfigError naming the field, the value and what is
+allowed, before any model is loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shlex
+import textwrap
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from ftcore.errors import ConfigError, did_you_mean
+from ftcore.files import write_text
 
 METHODS = ("lora", "qlora", "full")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine", "linear", "constant")
 DEVICES = ("auto", "cpu", "cuda")  # under `accelerate launch`, cuda is each process's GPU
+ALWAYS_IN_COMMAND = ("base", "data")  # shown even at their defaults: what is trained on what
+
+
+def setting(default, help: str, *, flag: str | None = None, **limits) -> typing.Any:
+    """A TrainConfig field. `flag` defaults to --field-name; `limits` are any of choices,
+    min and max (inclusive), above and below (exclusive)."""
+    unknown = set(limits) - {"choices", "min", "max", "above", "below"}
+    if unknown:
+        raise TypeError(f"setting() got unknown limits {sorted(unknown)}")
+    return field(default=default, metadata={"help": help, "flag": flag, **limits})
 
 
 @dataclass(frozen=True)
@@ -29,50 +44,226 @@ class TrainConfig:
     """One training run. Defaults are the starter preset: LoRA r8/alpha 16, 3 epochs,
     warmup then cosine decay, max length 2048."""
 
-    base: str = "demo"  # 'demo', a model folder or a Hub id
-    data: str = ""  # dataset version folder holding train.jsonl (and val.jsonl); required
-    out: str = ""  # run folder; empty: a new folder under the workspace's runs/
-    name: str = ""  # display name; empty: the run folder's name
-    method: str = "lora"  # one of METHODS
-    lora_rank: int = 8  # LoRA rank r: capacity of the adapter
-    lora_alpha: int = 16  # LoRA scale numerator; the update is scaled by alpha / r
-    lora_dropout: float = 0.05  # dropout on the LoRA input, a mild regulariser
-    target_modules: list[str] | None = None  # None: the architecture's default (modeling.py)
-    epochs: int = 3  # passes over the training split (ignored when max_steps > 0)
-    max_steps: int = 0  # >0: train exactly this many optimizer steps, cycling epochs
-    learning_rate: float = 2e-4  # peak learning rate, reached after warmup
-    lr_scheduler: str = "cosine"  # decay after warmup, one of SCHEDULERS
-    warmup_ratio: float = 0.03  # share of the steps spent ramping the LR up linearly
-    weight_decay: float = 0.0  # AdamW decoupled weight decay on matrices
-    max_grad_norm: float = 1.0  # gradient clipping threshold; 0 disables clipping
-    batch_size: int = 4  # conversations per micro-batch (per GPU)
-    grad_accum: int = 1  # micro-batches per optimizer step
-    max_length: int = 2048  # tokens per conversation; longer ones are cut at the end
-    gradient_checkpointing: bool = False  # recompute activations: less memory, ~30% slower
-    precision: str = "auto"  # one of PRECISIONS; auto: bf16 (or fp16) on GPU, fp32 on CPU
-    group_by_length: bool = False  # batch similar lengths together: less padding
-    packing: bool = False  # concatenate conversations into max_length rows (no padding)
-    seed: int = 42  # fixes LoRA init, data order and dropout
-    eval_every: int = 50  # validate every N optimizer steps; 0: at the end of each epoch
-    eval_batch_size: int = 8  # conversations per validation batch (does not change results)
-    early_stopping_patience: int = 0  # stop after N validations without improvement; 0: off
-    early_stopping_min_delta: float = 0.0  # a smaller val-loss drop does not count
-    save_every: int = 50  # checkpoint every N optimizer steps; 0: only on stop
-    log_every: int = 1  # write a progress line every N optimizer steps
-    device: str = "auto"  # one of DEVICES; auto: cuda when there is a GPU
-    home: str = ""  # workspace whose database registers the run; empty: the default
+    base: str = setting(
+        "demo",
+        "The model to fine-tune: 'demo', a local folder or a Hub id. Pick an instruct model "
+        "with a chat template; a bigger one learns more but needs more memory.",
+    )
+    data: str = setting(
+        "",
+        "The dataset version folder to train on (required). Its val split drives validation "
+        "and early stopping; its sealed test split is never read during training.",
+    )
+    out: str = setting(
+        "",
+        "The run folder for checkpoints, logs and the adapter. Empty: a new folder named "
+        "after the run under the workspace's runs/.",
+    )
+    name: str = setting(
+        "",
+        "A display name for the run, also the name of its folder when no output folder is "
+        "given. Empty: the date and time, the method and the base model.",
+    )
+    method: str = setting(
+        "lora",
+        "lora trains small low-rank matrices next to frozen weights (the usual choice). "
+        "qlora does the same on a 4-bit base, for when LoRA does not fit in memory. full "
+        "trains every weight: only for small models, and use a learning rate around 1e-5.",
+        choices=METHODS,
+    )
+    lora_rank: int = setting(
+        8,
+        "Capacity of the adapter (LoRA r). 8 suits style and format; raise it (16-64) to teach "
+        "new knowledge or when train loss stops falling early.",
+        flag="--rank",
+        min=1,
+        max=1024,
+    )
+    lora_alpha: int = setting(
+        16,
+        "Scales the adapter's update by alpha/rank. Keep it about twice the rank; change the "
+        "learning rate rather than alpha to train faster or slower.",
+        min=1,
+        max=4096,
+    )
+    lora_dropout: float = setting(
+        0.05,
+        "Randomly drops adapter inputs while training. Raise to 0.1 when val loss rises while "
+        "train loss falls (overfitting); 0 for very large datasets.",
+        min=0.0,
+        below=1.0,
+    )
+    target_modules: list[str] | None = setting(
+        None,
+        "Which layers get adapters. The default (empty) covers attention and MLP projections; "
+        "attention only (q_proj v_proj) halves adapter size but learns less.",
+    )
+    epochs: int = setting(
+        3,
+        "Passes over the training split. Lower it when val loss turns up before the end; "
+        "raise it for small datasets whose val loss still falls. Ignored when max_steps > 0.",
+        min=1,
+        max=1000,
+    )
+    max_steps: int = setting(
+        0,
+        "Train exactly this many optimizer steps instead of whole epochs, cycling through "
+        "the data; handy for quick trials. 0 uses epochs.",
+        min=0,
+    )
+    learning_rate: float = setting(
+        2e-4,
+        "Peak step size, reached after warmup. 2e-4 for LoRA, 1e-4 if loss spikes or goes "
+        "NaN, about 1e-5 for full fine-tuning.",
+        flag="--lr",
+        above=0.0,
+        max=1.0,
+    )
+    lr_scheduler: str = setting(
+        "cosine",
+        "How the learning rate falls after warmup: cosine (smooth, the default), linear, or "
+        "constant for very short runs.",
+        choices=SCHEDULERS,
+    )
+    warmup_ratio: float = setting(
+        0.03,
+        "Share of steps spent raising the learning rate linearly from 0. Raise to 0.1 if the "
+        "first steps make loss jump.",
+        min=0.0,
+        below=1.0,
+    )
+    weight_decay: float = setting(
+        0.0,
+        "AdamW's decoupled weight decay on matrices: pulls weights towards zero. Usually 0 "
+        "for LoRA; 0.01-0.1 for full fine-tuning on small data.",
+        min=0.0,
+        max=1.0,
+    )
+    max_grad_norm: float = setting(
+        1.0,
+        "Clips large gradients so one odd batch cannot wreck training (0: no clipping). "
+        "Lower it if the grad-norm chart shows spikes with loss jumps.",
+        min=0.0,
+    )
+    batch_size: int = setting(
+        4,
+        "Conversations per micro-batch on each GPU. Larger is faster per example but needs "
+        "more memory; lower it (and raise grad_accum) when memory runs out.",
+        min=1,
+        max=4096,
+    )
+    grad_accum: int = setting(
+        1,
+        "Adds up gradients over this many micro-batches before a step: batch_size x "
+        "grad_accum is the effective batch at the memory cost of batch_size.",
+        min=1,
+        max=4096,
+    )
+    max_length: int = setting(
+        2048,
+        "Tokens per conversation; longer ones are cut at the end. Set it just above your "
+        "longest conversations: memory grows with it.",
+        min=16,
+        max=1_048_576,
+    )
+    gradient_checkpointing: bool = setting(
+        False,
+        "Recomputes activations in the backward pass: much less memory for long sequences, "
+        "about 30% slower. Turn on when memory runs out.",
+    )
+    precision: str = setting(
+        "auto",
+        "auto uses bf16 on GPUs that support it, fp16 on older ones, fp32 on CPU. Choose "
+        "fp32 only to debug numerical problems.",
+        choices=PRECISIONS,
+    )
+    group_by_length: bool = setting(
+        False,
+        "Batches conversations of similar length: less padding, faster training. The loss "
+        "curve gets a little noisier. Not with packing.",
+    )
+    packing: bool = setting(
+        False,
+        "Concatenates short conversations into full max_length rows (each still only sees "
+        "itself): fastest for many short examples.",
+    )
+    seed: int = setting(
+        42,
+        "Fixes adapter initialisation, data order and dropout, so a rerun gives the same "
+        "result. Change it to check that a result is not luck.",
+        min=0,
+        max=2**32 - 1,
+    )
+    eval_every: int = setting(
+        50,
+        "Validate every N optimizer steps (0: once per epoch). More often gives a finer val "
+        "curve and earlier stopping, at the cost of time.",
+        min=0,
+    )
+    eval_batch_size: int = setting(
+        8,
+        "Conversations per validation batch; only speed and memory change, never the val loss.",
+        min=1,
+        max=4096,
+    )
+    early_stopping_patience: int = setting(
+        0,
+        "Stop after this many validations without a new best val loss (0: off). 2-3 is "
+        "typical; the best adapter is kept either way.",
+        min=0,
+    )
+    early_stopping_min_delta: float = setting(
+        0.0,
+        "A val-loss drop smaller than this does not count as an improvement. 0.001-0.01 "
+        "avoids training on for noise.",
+        min=0.0,
+    )
+    save_every: int = setting(
+        50,
+        "Write a resumable checkpoint every N optimizer steps (0: only on Stop). Lower it "
+        "for long runs on machines that may be interrupted.",
+        min=0,
+    )
+    log_every: int = setting(
+        1,
+        "Write a line of the progress log (loss, learning rate, speed) every N optimizer steps.",
+        min=1,
+    )
+    device: str = setting(
+        "auto",
+        "auto picks the GPU when there is one (cuda), else the CPU. cpu works for the demo "
+        "model and tests.",
+        choices=DEVICES,
+    )
+    home: str = setting(
+        "",
+        "The workspace folder whose database lists the run. Empty: $FTSTUDIO_HOME or ./workspace.",
+    )
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(TrainConfig)
         for item in dataclasses.fields(self):
-            _check_type(item.name, getattr(self, item.name), hints[item.name])
-        _check_values(self)
+            value = getattr(self, item.name)
+            _check_type(item.name, value, hints[item.name])
+            _check_limits(item.name, value, item.metadata)
+        if self.packing and self.group_by_length:
+            raise ConfigError(
+                "group_by_length", True, "false when packing is on (rows are all full)"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        """config.yaml: every setting, each after its help as a comment."""
+        parts = []
+        for name, value in self.to_dict().items():
+            wrapped = textwrap.wrap(
+                setting_help(name), 86, break_on_hyphens=False, break_long_words=False
+            )
+            parts.append("".join(f"# {line}\n" for line in wrapped))
+            parts.append(yaml.safe_dump({name: value}, sort_keys=False, allow_unicode=True))
+        return "".join(parts)
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
@@ -83,7 +274,23 @@ class TrainConfig:
         return self.batch_size * self.grad_accum
 
 
-FIELD_NAMES = tuple(item.name for item in dataclasses.fields(TrainConfig))
+SETTINGS = {item.name: item for item in dataclasses.fields(TrainConfig)}
+FIELD_NAMES = tuple(SETTINGS)
+FIELD_TYPES = typing.get_type_hints(TrainConfig)
+
+
+def setting_help(name: str) -> str:
+    """The help text of a setting, as the Train tab and `ftcore train --help` show it."""
+    return SETTINGS[name].metadata["help"]
+
+
+def setting_flag(name: str) -> str:
+    """The `ftcore train` flag that sets `name`."""
+    return SETTINGS[name].metadata["flag"] or "--" + name.replace("_", "-")
+
+
+def setting_choices(name: str) -> tuple[str, ...] | None:
+    return SETTINGS[name].metadata.get("choices")
 
 
 def _check_type(name: str, value: object, hint: object) -> None:
@@ -104,53 +311,37 @@ def _check_type(name: str, value: object, hint: object) -> None:
         raise ConfigError(name, value, expected)
 
 
-def _at_least(config: TrainConfig, name: str, low: float, high: float | None = None) -> None:
-    value = getattr(config, name)
-    if value < low or (high is not None and value > high):
-        allowed = f"a value in {low}..{high}" if high is not None else f"a value of at least {low}"
-        raise ConfigError(name, value, allowed)
+def _number(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
 
 
-def _one_of(config: TrainConfig, name: str, choices: tuple[str, ...]) -> None:
-    value = getattr(config, name)
-    if value not in choices:
+def _allowed_range(limits: typing.Mapping) -> str:
+    low, high = limits.get("min"), limits.get("max")
+    if "above" in limits or "below" in limits:
+        left = f"({_number(limits['above'])}" if "above" in limits else f"[{_number(low)}"
+        right = f"{_number(limits['below'])})" if "below" in limits else f"{_number(high)}]"
+        return f"a number in {left}, {right}"
+    if high is not None:
+        return f"a value in {low}..{high}"
+    return f"a value of at least {low}"
+
+
+def _check_limits(name: str, value, limits: typing.Mapping) -> None:
+    choices = limits.get("choices")
+    if choices and value not in choices:
         raise ConfigError(
             name, value, f"one of {', '.join(choices)}.{did_you_mean(value, choices)}"
         )
-
-
-def _check_values(config: TrainConfig) -> None:
-    _one_of(config, "method", METHODS)
-    _one_of(config, "precision", PRECISIONS)
-    _one_of(config, "lr_scheduler", SCHEDULERS)
-    for name, low, high in (
-        ("lora_rank", 1, 1024),
-        ("lora_alpha", 1, 4096),
-        ("epochs", 1, 1000),
-        ("max_steps", 0, None),
-        ("batch_size", 1, 4096),
-        ("grad_accum", 1, 4096),
-        ("max_length", 16, 1_048_576),
-        ("seed", 0, 2**32 - 1),
-        ("eval_every", 0, None),
-        ("eval_batch_size", 1, 4096),
-        ("early_stopping_patience", 0, None),
-        ("save_every", 0, None),
-        ("log_every", 1, None),
-        ("weight_decay", 0.0, 1.0),
-        ("max_grad_norm", 0.0, None),
-        ("early_stopping_min_delta", 0.0, None),
-    ):
-        _at_least(config, name, low, high)
-    if not 0.0 <= config.lora_dropout < 1.0:
-        raise ConfigError("lora_dropout", config.lora_dropout, "a number in [0, 1)")
-    if not 0.0 < config.learning_rate <= 1.0:
-        raise ConfigError("learning_rate", config.learning_rate, "a number in (0, 1]")
-    if not 0.0 <= config.warmup_ratio < 1.0:
-        raise ConfigError("warmup_ratio", config.warmup_ratio, "a number in [0, 1)")
-    if config.packing and config.group_by_length:
-        raise ConfigError("group_by_length", True, "false when packing is on (rows are all full)")
-    _one_of(config, "device", DEVICES)
+    if not any(key in limits for key in ("min", "max", "above", "below")):
+        return
+    inside = (
+        ("min" not in limits or value >= limits["min"])
+        and ("max" not in limits or value <= limits["max"])
+        and ("above" not in limits or value > limits["above"])
+        and ("below" not in limits or value < limits["below"])
+    )
+    if not inside:
+        raise ConfigError(name, value, _allowed_range(limits))
 
 
 def config_from_dict(values: dict) -> TrainConfig:
@@ -178,36 +369,22 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
 
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(config.to_yaml(), "utf-8")
-    return path
+    return write_text(path, config.to_yaml())
 
 
-# The `ftcore train` flags, by the field each one sets.
-CLI_FLAGS = {
-    "base": "--base",
-    "data": "--data",
-    "out": "--out",
-    "method": "--method",
-    "epochs": "--epochs",
-    "max_steps": "--max-steps",
-    "learning_rate": "--lr",
-    "lora_rank": "--rank",
-    "batch_size": "--batch-size",
-    "seed": "--seed",
-}
-
-
-def command_line(config: TrainConfig, config_path: str | Path | None = None) -> str:
-    """The `ftcore train` command that runs `config`: flags alone when they can say
-    everything, otherwise `--config` with the YAML file (written by the caller)."""
-    defaults = TrainConfig()
-    changed = [f for f in FIELD_NAMES if getattr(config, f) != getattr(defaults, f)]
-    if all(f in CLI_FLAGS for f in changed):
-        parts = ["ftcore", "train"]
-        for field in dict.fromkeys(("base", "data", "out", *changed)):
-            if getattr(config, field) != "":
-                parts += [CLI_FLAGS[field], str(getattr(config, field))]
-        return shlex.join(parts)
-    path = config_path or (Path(config.out) / "config.yaml" if config.out else "config.yaml")
-    return shlex.join(["ftcore", "train", "--config", str(path)])
+def command_line(config: TrainConfig) -> str:
+    """The `ftcore train` command that reproduces `config` with no config file: base and
+    data, then a flag for every setting that differs from its default, in field order."""
+    parts = ["ftcore", "train"]
+    for name, item in SETTINGS.items():
+        value = getattr(config, name)
+        if value == item.default and name not in ALWAYS_IN_COMMAND:
+            continue
+        flag = setting_flag(name)
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, list):
+            parts += [flag, *value]
+        elif value != "":
+            parts += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return shlex.join(parts)

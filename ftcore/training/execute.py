@@ -4,6 +4,8 @@
 (one process per GPU, data-parallel: only the main process writes the run folder), and
 tests call it in-process. Whatever happens, the run ends in a final state: completed,
 early_stopped, stopped (resumable) or failed (with the error), never left "running".
+It writes only the run folder, never the workspace database: whoever holds the database
+records the run from those files (run_table.py, jobs.py).
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from pathlib import Path
 
 from ftcore.db import utc_now
 from ftcore.errors import ConfigError, GpuOutOfMemoryError, RunError
-from ftcore.training import run_table
-from ftcore.training.batches import load_dataset_folder
+from ftcore.training.batches import DatasetSplits, load_dataset_folder
 from ftcore.training.config import TrainConfig, load_config, save_config
 from ftcore.training.loop import RunResult, Trainer, stop_checker
 from ftcore.training.modeling import resolve_precision
@@ -65,14 +66,21 @@ def finalize_config(config: TrainConfig) -> TrainConfig:
     )
 
 
-def preflight(config: TrainConfig) -> TrainConfig:
-    """Every check that needs no model: settings, paths, and a non-empty dataset."""
+def preflight(config: TrainConfig) -> tuple[TrainConfig, DatasetSplits]:
+    """Every check that needs no model: settings, paths, and a non-empty dataset version
+    whose files match its manifest. Returns the finalized config and the splits."""
     config = finalize_config(config)
     splits = load_dataset_folder(config.data)
     if config.early_stopping_patience and not splits.val:
         allowed = f"0: {config.data} has no val.jsonl rows to stop on"
         raise ConfigError("early_stopping_patience", config.early_stopping_patience, allowed)
-    return config
+    return config, splits
+
+
+def is_main_launch_process() -> bool:
+    """False in the extra processes of `accelerate launch` (RANK > 0): those leave the
+    run folder, and the database, to process 0."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def oom_advice(config: TrainConfig, step: int) -> str:
@@ -95,7 +103,9 @@ def oom_advice(config: TrainConfig, step: int) -> str:
     )
 
 
-def _check_resumable(paths: RunPaths, config: TrainConfig, status: RunStatus | None) -> None:
+def _check_resumable(
+    paths: RunPaths, config: TrainConfig, status: RunStatus | None, dataset_hash: str
+) -> None:
     if status is None or not paths.config.is_file():
         raise RunError(f"{paths.root} holds no run to resume")
     saved = load_config(paths.config)
@@ -107,6 +117,13 @@ def _check_resumable(paths: RunPaths, config: TrainConfig, status: RunStatus | N
             )
     if status.state in FINISHED:
         raise RunError(f"run {paths.root} already ended ({status.state}) at step {status.step}")
+    if status.dataset_hash not in (None, dataset_hash):
+        raise ConfigError(
+            "data",
+            config.data,
+            f"the dataset version the run began with (content hash {status.dataset_hash[:12]}, "
+            f"now {dataset_hash[:12]}): prepare a new version and start a new run",
+        )
     if (
         status.active
         and status.pid not in (None, os.getpid())
@@ -115,11 +132,14 @@ def _check_resumable(paths: RunPaths, config: TrainConfig, status: RunStatus | N
         raise RunError(f"run {paths.root} is still running (pid {status.pid})")
 
 
-def prepare_run_folder(paths: RunPaths, config: TrainConfig, *, resume: bool) -> None:
-    """Refuse to overwrite another run (or to resume a missing one); write config.yaml."""
+def prepare_run_folder(
+    paths: RunPaths, config: TrainConfig, *, resume: bool, dataset_hash: str
+) -> None:
+    """Refuse to overwrite another run (or to resume a missing one, or one whose dataset
+    version has changed since); write config.yaml."""
     status = read_status(paths.root)
     if resume:
-        _check_resumable(paths, config, status)
+        _check_resumable(paths, config, status, dataset_hash)
     elif (status is not None and status.state != "queued") or paths.checkpoints.exists():
         state = status.state if status else "has checkpoints"
         raise RunError(
@@ -130,16 +150,15 @@ def prepare_run_folder(paths: RunPaths, config: TrainConfig, *, resume: bool) ->
 
 
 class RunTracker:
-    """Keeps status.json, progress.jsonl and the runs table in step with the loop. On
-    processes other than the main one every method does nothing."""
+    """Keeps status.json and progress.jsonl in step with the loop. On processes other
+    than the main one every method does nothing."""
 
     def __init__(self, paths: RunPaths, config: TrainConfig, *, enabled: bool):
         self.paths, self.config, self.enabled = paths, config, enabled
         self.progress = ProgressLog(paths.progress)
         self.status: RunStatus | None = None
-        self.db = run_table.open_registry(config.home) if enabled else None
 
-    def begin(self) -> None:
+    def begin(self, dataset_hash: str) -> None:
         if not self.enabled:
             return
         previous = read_status(self.paths.root)
@@ -150,9 +169,9 @@ class RunTracker:
             pid_start=process_start(os.getpid()),
             started_at=(previous.started_at if previous and previous.started_at else utc_now()),
             updated_at=utc_now(),
+            dataset_hash=dataset_hash,
         )
         write_status(self.paths.root, self.status)
-        run_table.register_run(self.db, self.config, self.paths.root, "running")
 
     def row(self, kind: str, **values) -> None:
         if self.enabled:
@@ -179,17 +198,6 @@ class RunTracker:
         )  # fmt: skip
         write_status(self.paths.root, self.status)
         self.event(state, step=self.status.step, error=error)
-        run_table.update_run(
-            self.db,
-            self.paths.root,
-            state=state,
-            finished_at=self.status.finished_at,
-            best_val_loss=self.status.best_val_loss,
-            steps=self.status.step,
-            total_steps=self.status.total_steps,
-            error=error,
-        )
-        self.db.close()
 
 
 @contextmanager
@@ -230,27 +238,34 @@ def _accelerator(config: TrainConfig):
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, should_stop: Callable[[int], bool] | None = None
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    should_stop: Callable[[int], bool] | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Run (or, with `resume`, continue from its last checkpoint) a training run here.
 
     `should_stop(steps_done)` lets a caller stop the run cleanly, as the Stop button does
-    through the run folder's STOP file.
+    through the run folder's STOP file. `on_start(run_dir)` is called (on the main
+    process) once the folder holds config.yaml and a running status.json.
     """
     import torch
 
-    config = preflight(config)
+    config, splits = preflight(config)
     accelerator, precision = _accelerator(config)
     paths = RunPaths(Path(config.out))
     if accelerator.is_main_process:
-        prepare_run_folder(paths, config, resume=resume)
+        prepare_run_folder(paths, config, resume=resume, dataset_hash=splits.content_hash)
         paths.stop_request.unlink(missing_ok=True)  # a Stop pressed before is answered
     accelerator.wait_for_everyone()
     tracker = RunTracker(paths, config, enabled=accelerator.is_main_process)
-    tracker.begin()
+    tracker.begin(splits.content_hash)
     try:
+        if on_start and accelerator.is_main_process:
+            on_start(paths.root)
         with stop_signals() as flag:
-            trainer = Trainer(config, paths, accelerator, tracker, precision)
+            trainer = Trainer(config, splits, paths, accelerator, tracker, precision)
             result = drive(trainer, resume=resume, stop=stop_checker(paths, flag, should_stop))
     except torch.cuda.OutOfMemoryError as exc:
         error = GpuOutOfMemoryError(

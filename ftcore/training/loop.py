@@ -19,14 +19,14 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftcore.nll import corpus_totals, example_nlls, token_nll_sums
+from ftcore.nll import corpus_totals, example_nlls, mean_of_totals, token_nll_sums
 from ftcore.training import checkpoint
 from ftcore.training.batches import (
+    DatasetSplits,
     TrainRow,
     collate,
     encode_split,
     epoch_batches,
-    load_dataset_folder,
     pack_rows,
 )
 from ftcore.training.checkpoint import LoopState
@@ -54,11 +54,18 @@ class RunResult:
 class Trainer:
     """One process's share of a run: model, data, optimizer, and the step loop."""
 
-    def __init__(self, config: TrainConfig, paths: RunPaths, accelerator, tracker, precision: str):
+    def __init__(
+        self,
+        config: TrainConfig,
+        splits: DatasetSplits,
+        paths: RunPaths,
+        accelerator,
+        tracker,
+        precision: str,
+    ):
         import torch
 
         self.config, self.paths, self.acc, self.tracker = config, paths, accelerator, tracker
-        splits = load_dataset_folder(config.data)
         model, self.tokenizer = load_for_training(config, accelerator.device, precision)
         train = encode_split(self.tokenizer, splits.train, config.max_length, "train")
         val = encode_split(self.tokenizer, splits.val, config.max_length, "val")
@@ -183,7 +190,7 @@ class Trainer:
                 torch.tensor([total_nll, total_tokens], device=self.acc.device), "sum"
             )
             total_nll, total_tokens = totals[0].item(), int(totals[1].item())
-        return {"val_loss": total_nll / total_tokens, "val_tokens": total_tokens}
+        return {"val_loss": mean_of_totals(total_nll, total_tokens), "val_tokens": total_tokens}
 
     def should_validate(self, steps_done: int) -> bool:
         every = self.config.eval_every or self.plan.steps_per_epoch

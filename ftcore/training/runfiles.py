@@ -3,16 +3,20 @@
 The training process is the only writer of status.json and progress.jsonl; the UI and
 CLI only read them (and write the stop request), so a page reload or a second terminal
 sees the same run. status.json is replaced atomically; progress.jsonl is appended line by
-line, and a reader skips a half-written last line.
+line, and a reader skips a half-written last line (both through ftcore.files).
+
+The training process never opens the workspace database: the process that owns it
+records the run from these files (run_table.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from ftcore.files import append_jsonl, read_json, read_jsonl, write_json, write_jsonl
 
 STATES = ("queued", "running", "stopping", "completed", "stopped", "early_stopped", "failed")
 ACTIVE_STATES = ("queued", "running", "stopping")
@@ -78,6 +82,7 @@ class RunStatus:
     started_at: str | None = None
     updated_at: str | None = None
     finished_at: str | None = None
+    dataset_hash: str | None = None  # content hash of the dataset version it trains on
 
     @property
     def active(self) -> bool:
@@ -90,10 +95,8 @@ class RunStatus:
 
 def read_status(run_dir: str | Path) -> RunStatus | None:
     """The run's status, or None when the folder holds no run."""
-    path = RunPaths(Path(run_dir)).status
-    try:
-        values = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
+    values = read_json(RunPaths(Path(run_dir)).status, missing_ok=True)
+    if values is None:
         return None
     known = {item.name for item in fields(RunStatus)}
     return RunStatus(**{k: v for k, v in values.items() if k in known})
@@ -101,10 +104,7 @@ def read_status(run_dir: str | Path) -> RunStatus | None:
 
 def write_status(run_dir: str | Path, status: RunStatus) -> None:
     """Replace status.json atomically: a reader sees the old or the new file, never half."""
-    path = RunPaths(Path(run_dir)).status
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(status), ensure_ascii=False, indent=1), "utf-8")
-    os.replace(tmp, path)
+    write_json(RunPaths(Path(run_dir)).status, asdict(status), indent=1)
 
 
 class ProgressLog:
@@ -115,35 +115,20 @@ class ProgressLog:
 
     def write(self, kind: str, **values) -> dict:
         row = {"kind": kind, **values}
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        append_jsonl(self.path, [row])
         return row
 
     def truncate_after(self, step: int) -> None:
         """Drop rows past `step`: a resumed run redoes those steps and logs them again."""
         rows = [row for row in read_progress(self.path.parent) if row.get("step", 0) <= step]
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-        os.replace(tmp, self.path)
+        write_jsonl(self.path, rows)
 
 
 def read_progress(run_dir: str | Path) -> list[dict]:
-    """Every row of progress.jsonl, in order. A line that does not parse (the writer was
-    killed mid-line, or is writing it now) is skipped."""
+    """Every row of progress.jsonl, in order ([] before the first). A half-written last
+    line (the writer was killed mid-line, or is writing it now) is skipped."""
     path = RunPaths(Path(run_dir)).progress
-    try:
-        text = path.read_text("utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    rows = []
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+    return read_jsonl(path, tolerate_partial_tail=True, missing_ok=True)
 
 
 def log_tail(run_dir: str | Path, lines: int = 40) -> str:

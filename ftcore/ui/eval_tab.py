@@ -6,6 +6,7 @@ import gradio as gr
 
 from ftcore.data.samples import SAMPLE_SETS
 from ftcore.evaluation.assess import run_progress
+from ftcore.evaluation.options import DEFAULTS, EVAL_SPLITS, option_help
 from ftcore.evaluation.pipeline import evaluate
 from ftcore.runtime.adapters import find_adapters
 from ftcore.ui import eval_views, train_views
@@ -40,13 +41,15 @@ class EvalHandlers:
         if not data:
             raise gr.Error("Pick a dataset version (prepare one in the Data tab).")
         out = self.context.workspace.new_eval_dir()
+        # Seed, bootstrap and max_length are not widgets: the library's defaults, which
+        # `ftcore eval` uses too, so the same inputs give the same numbers in both.
         result = evaluate(
             base,
             adapters or [],
             data,
             out,
             splits=splits,
-            limit=int(limit) or None,
+            limit=int(limit or 0) or None,
             max_new_tokens=int(max_new_tokens),
             batch_size=int(batch_size),
             probe=PROBE_FILE if use_probe else None,
@@ -61,7 +64,7 @@ class EvalHandlers:
             eval_views.verdict_markdown(assessments),
             eval_views.exam_table(assessments),
             eval_views.scores_table(result.scores),
-            eval_views.comparison_figure(result.scores),
+            eval_views.delta_figure(result.comparisons),
             eval_views.gap_figure(assessments),
             train_views.curves_figure(progress_rows) if progress_rows else None,
             eval_views.per_example_table(result.examples),
@@ -89,19 +92,31 @@ def build_eval_tab(context) -> None:
             )
         with gr.Row():
             splits = gr.CheckboxGroup(
-                ["train", "val", "test"],
-                value=["train", "val"],
+                list(EVAL_SPLITS),
+                value=list(DEFAULTS.splits),
                 label="Splits",
-                info="test is sealed: tick it only for the final report",
+                info=option_help("splits"),
             )
             use_probe = gr.Checkbox(True, label="General-ability probe (forgetting)")
-            limit = gr.Number(50, precision=0, label="Examples per split (0: all)")
-            max_new_tokens = gr.Number(64, precision=0, label="Max new tokens")
-            batch_size = gr.Number(8, precision=0, label="Batch size")
+            limit = gr.Number(
+                DEFAULTS.limit or 0,
+                precision=0,
+                label="Examples per split (0: all)",
+                info=option_help("limit"),
+            )
+            max_new_tokens = gr.Number(
+                DEFAULTS.max_new_tokens,
+                precision=0,
+                label="Max new tokens",
+                info=option_help("max_new_tokens"),
+            )
+            batch_size = gr.Number(
+                DEFAULTS.batch_size, precision=0, label="Batch size", info=option_help("batch_size")
+            )
         run = gr.Button("Evaluate", variant="primary")
         verdict = gr.Markdown()
         exam = gr.Dataframe(label="Three-part exam", wrap=True)
-        comparison = gr.Plot(label="Base vs fine-tuned, per split (95% CI)")
+        comparison = gr.Plot(label="Fine-tuned − base on the same examples (paired 95% CI)")
         with gr.Row():
             gaps = gr.Plot(label="Generalisation gaps", scale=1)
             curves = gr.Plot(label="Training curves of the adapter's run", scale=2)

@@ -39,20 +39,10 @@ def scores_table(scores: dict) -> pd.DataFrame:
 
 
 def verdict_markdown(assessments: dict) -> str:
-    """The verdict panel: per fine-tuned model, the label and the evidence in words."""
+    """The verdict panel: each fine-tuned model's verdict in the library's own words."""
     if not assessments:
         return "Evaluate at least one adapter on train and val to get a verdict."
-    blocks = []
-    for model, assessment in assessments.items():
-        verdict = assessment.verdict
-        lines = [f"### {model}: **{verdict.label}**"]
-        lines += [f"- {reason}" for reason in verdict.reasons]
-        if assessment.forgetting is not None:
-            state = "forgetting" if assessment.forgetting.forgot else "no forgetting"
-            lines.append(f"\n**General ability (probe set): {state}**")
-            lines += [f"- {reason}" for reason in assessment.forgetting.reasons]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(assessment.to_markdown() for assessment in assessments.values())
 
 
 def exam_table(assessments: dict) -> pd.DataFrame:
@@ -93,57 +83,59 @@ def per_example_table(examples: list[dict]) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def comparison_figure(scores: dict):
-    """Each chart metric per split, one bar per model, with 95% CI error bars."""
+def delta_figure(comparisons: list):
+    """Each fine-tuned model minus the base on the same examples, per metric and split,
+    with the paired 95% CI: green where the whole interval is a gain, red where it is a
+    loss, grey where it straddles 0 (no evidence either way)."""
     import matplotlib.pyplot as plt
 
-    metrics = [
-        m for m in CHART_METRICS if any(m in s for sp in scores.values() for s in sp.values())
-    ]
-    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.4), squeeze=False)
+    metrics = [m for m in CHART_METRICS if any(c.metric == m for c in comparisons)]
+    figure, axes = plt.subplots(
+        1, max(len(metrics), 1), figsize=(4.6 * max(len(metrics), 1), 3.4), squeeze=False
+    )
+    if not metrics:
+        axes[0][0].axis("off")
+        axes[0][0].text(0.5, 0.5, "Evaluate an adapter to compare it with the base.", ha="center")
+        return figure
     for axis, metric in zip(axes[0], metrics, strict=True):
-        values = pd.DataFrame(
-            {
-                model: {
-                    split: entry[metric]["value"]
-                    for split, entry in splits.items()
-                    if metric in entry
-                }
-                for model, splits in scores.items()
-            }
-        )
-        errors = pd.DataFrame(
-            {
-                model: {
-                    split: _error(entry[metric])
-                    for split, entry in splits.items()
-                    if metric in entry
-                }
-                for model, splits in scores.items()
-            }
-        )
-        values.plot.bar(ax=axis, yerr=errors, rot=0, capsize=3)
-        axis.set_title(metric)
+        rows = [c for c in comparisons if c.metric == metric]
+        labels = [f"{c.model} · {c.split}" for c in rows]
+        positions = range(len(rows))
+        low = [c.delta - c.ci_low if c.ci_low is not None else 0.0 for c in rows]
+        high = [c.ci_high - c.delta if c.ci_high is not None else 0.0 for c in rows]
+        colours = [_delta_colour(c) for c in rows]
+        axis.barh(positions, [c.delta for c in rows], xerr=[low, high], color=colours, capsize=3)
+        axis.set_yticks(list(positions), labels)
+        axis.axvline(0, color="black", linewidth=0.8)
+        axis.set_title(f"{metric}: fine-tuned − base")
+        axis.invert_yaxis()  # first model on top, as in the tables
     figure.tight_layout()
     return figure
 
 
-def _error(entry: dict) -> float:
-    if entry.get("ci_low") is None:
-        return 0.0
-    return (entry["ci_high"] - entry["ci_low"]) / 2
+def _delta_colour(comparison) -> str:
+    if comparison.ci_low is not None and comparison.ci_low > 0:
+        return "#2e7d32"
+    if comparison.ci_high is not None and comparison.ci_high < 0:
+        return "#c62828"
+    return "#9e9e9e"
 
 
 def gap_figure(assessments: dict):
-    """Train minus held-out, per fine-tuned model: NLL (held-out minus train, nats) and
-    each generation metric, with 95% CIs. Bars far from 0 mean a generalisation gap."""
+    """Train minus held-out, per fine-tuned model: NLL (held-out minus train, nats, and
+    that gap beyond the base model's own, which the verdict judges) and each generation
+    metric, with 95% CIs. Bars far from 0 mean a generalisation gap."""
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 3.2))
     rows = []
     for model, assessment in assessments.items():
-        low, high = assessment.nll_gap_ci or (None, None)
-        rows.append((model, "NLL (held-out − train)", assessment.nll_gap, low, high))
+        for label, gap in (
+            ("NLL (held-out − train)", assessment.nll_gap),
+            ("NLL gap beyond the base's", assessment.excess_gap),
+        ):
+            low, high = gap.ci or (None, None)
+            rows.append((model, label, gap.value, low, high))
         for metric, gap in assessment.generation_gaps.items():
             rows.append((model, f"{metric} (train − held-out)", gap.value, gap.ci_low, gap.ci_high))
     frame = pd.DataFrame(rows, columns=["model", "gap", "value", "low", "high"])

@@ -1,17 +1,27 @@
 """Train tab: configure a LoRA / QLoRA / full fine-tune, check its memory, run it as a
-background job and watch its curves; a page reload reattaches to the run."""
+background job and watch its curves; a page reload reattaches to the run.
+
+Each widget's help is its setting's help in TrainConfig, and the equivalent command and
+config.yaml are generated from the same fields. The app holds the workspace database:
+jobs write their run folders only, and the tab records them (ftcore.training.jobs)."""
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 
 import gradio as gr
 
 from ftcore.training import jobs
-from ftcore.training.config import METHODS, PRECISIONS, TrainConfig, command_line
+from ftcore.training.config import (
+    FIELD_TYPES,
+    METHODS,
+    PRECISIONS,
+    TrainConfig,
+    command_line,
+    setting_help,
+)
 from ftcore.training.memory import estimate_for_config
-from ftcore.training.presets import KNOB_HELP, PRESETS, STARTER_DESCRIPTION
+from ftcore.training.presets import PRESETS, STARTER_DESCRIPTION
 from ftcore.training.runfiles import log_tail, read_progress, read_status
 from ftcore.training.weights import export_merged
 from ftcore.ui import train_views
@@ -42,19 +52,17 @@ CONFIG_FIELDS = [
     "group_by_length",
     "packing",
     "seed",
+    "name",
 ]
-# gr.Number sends floats: cast each field back to the type TrainConfig checks.
-FIELD_TYPES = typing.get_type_hints(TrainConfig)
+PRESET_FIELDS = [name for name in CONFIG_FIELDS if name not in ("base", "data", "name")]
 
 
 def run_choices(context) -> list[tuple[str, str]]:
-    return [
-        (f"{r.name} · {r.state} · {r.method}", r.run_dir)
-        for r in jobs.list_runs(context.workspace.root)
-    ]
+    return [(f"{r.name} · {r.state} · {r.method}", r.run_dir) for r in jobs.list_runs(context.db)]
 
 
 def config_from_widgets(context, values) -> TrainConfig:
+    # gr.Number sends floats: cast each field back to the type TrainConfig checks.
     fields = {
         name: FIELD_TYPES[name](value) if FIELD_TYPES[name] in (int, float) else value
         for name, value in zip(CONFIG_FIELDS, values, strict=True)
@@ -85,25 +93,26 @@ class TrainHandlers:
 
     @shows_errors
     def start(self, *values):
-        handle = jobs.start_run(config_from_widgets(self.context, values))
+        handle = jobs.start_run(self.context.db, config_from_widgets(self.context, values))
         return gr.Dropdown(choices=run_choices(self.context), value=str(handle.run_dir))
 
     @shows_errors
     def stop(self, run_dir: str | None) -> None:
         if run_dir:
-            jobs.stop_run(run_dir)
+            jobs.stop_run(run_dir, database=self.context.db)
 
     @shows_errors
     def resume(self, run_dir: str | None):
         if not run_dir:
             raise gr.Error("Pick the run to resume.")
-        jobs.resume_run(run_dir)
+        jobs.resume_run(self.context.db, run_dir)
         return gr.Dropdown(choices=run_choices(self.context), value=run_dir)
 
     def refresh(self, run_dir: str | None, drawn: tuple | None):
         """Status, progress bar, curves and log of the run; the chart is redrawn only
         when a new step was logged."""
-        status = jobs.run_status(run_dir) if run_dir and read_status(run_dir) else None
+        has_run = run_dir and read_status(run_dir)
+        status = jobs.run_status(run_dir, self.context.db) if has_run else None
         key = (run_dir, status.step if status else None, status.state if status else None)
         figure = gr.skip()
         if key != drawn:
@@ -125,7 +134,7 @@ class TrainHandlers:
 
 
 def number(name: str, value, **kwargs):
-    return gr.Number(value, label=name.replace("_", " "), info=KNOB_HELP[name], **kwargs)
+    return gr.Number(value, label=name.replace("_", " "), info=setting_help(name), **kwargs)
 
 
 def config_widgets(context) -> dict[str, gr.components.Component]:
@@ -138,17 +147,18 @@ def config_widgets(context) -> dict[str, gr.components.Component]:
             value=d.base,
             label="base model",
             allow_custom_value=True,
-            info=KNOB_HELP["base"],
+            info=setting_help("base"),
         )
         w["data"] = gr.Dropdown(
             dataset_choices(context),
             label="dataset version",
             allow_custom_value=True,
-            info=KNOB_HELP["data"],
+            info=setting_help("data"),
         )
         w["method"] = gr.Radio(
-            list(METHODS), value=d.method, label="method", info=KNOB_HELP["method"]
+            list(METHODS), value=d.method, label="method", info=setting_help("method")
         )
+        w["name"] = gr.Textbox(d.name, label="run name", info=setting_help("name"))
     with gr.Row():
         for name in (
             "epochs",
@@ -173,10 +183,10 @@ def config_widgets(context) -> dict[str, gr.components.Component]:
     with gr.Accordion("Speed, memory and reproducibility", open=False), gr.Row():
         for name in ("gradient_checkpointing", "group_by_length", "packing"):
             w[name] = gr.Checkbox(
-                getattr(d, name), label=name.replace("_", " "), info=KNOB_HELP[name]
+                getattr(d, name), label=name.replace("_", " "), info=setting_help(name)
             )
         w["precision"] = gr.Dropdown(
-            list(PRECISIONS), value=d.precision, label="precision", info=KNOB_HELP["precision"]
+            list(PRECISIONS), value=d.precision, label="precision", info=setting_help("precision")
         )
         w["seed"] = number("seed", d.seed, precision=0)
     return w
@@ -193,7 +203,8 @@ def build_train_tab(context) -> None:
             show = gr.Button("Show config and command")
             start = gr.Button("Start training", variant="primary")
         memory = gr.Markdown()
-        with gr.Accordion("Equivalent config.yaml and command", open=False):
+        # The command reproduces the run with flags alone; config.yaml is the same settings.
+        with gr.Accordion("Equivalent command and config.yaml", open=False):
             command = gr.Code(language="shell", label="command")
             config_yaml = gr.Code(language="yaml", label="config.yaml")
         with gr.Row():
@@ -217,12 +228,10 @@ def build_train_tab(context) -> None:
     tab.select(handlers.lists, [run], [widgets["data"], run], api_name=False)
     preset.change(
         lambda name: [
-            gr.update(value=PRESETS[name].get(f, getattr(TrainConfig(), f)))
-            for f in CONFIG_FIELDS
-            if f not in ("base", "data")
+            gr.update(value=PRESETS[name].get(f, getattr(TrainConfig(), f))) for f in PRESET_FIELDS
         ],
         preset,
-        [widgets[f] for f in CONFIG_FIELDS if f not in ("base", "data")],
+        [widgets[f] for f in PRESET_FIELDS],
         api_name=False,
     )
     estimate.click(handlers.estimate, inputs, memory, api_name="train_memory")

@@ -1,29 +1,41 @@
-"""Overfitting and underfitting evidence: the val curve, memorisation, and one verdict.
+"""Overfitting and underfitting: the val curve at the evaluated weights, and one verdict.
 
-All functions are pure: plain numbers and strings in, dataclasses of plain values out.
+All functions are pure: plain numbers in, dataclasses of plain values out. Every threshold
+is a field of `VerdictSettings` (ftcore.verdicts.verdict_settings), stated in the verdict.
 
-Verdict rules (`overfit_verdict`, thresholds in `VerdictThresholds`), checked in order:
+The gap that decides is the *excess* NLL gap, a difference in differences:
+(tuned held-out − tuned train) − (base held-out − base train). The base model's own gap
+says how much harder the held-out examples are by themselves (the base finds greetings
+val 0.11 nats *easier* than train); only what the fine-tune adds can be overfitting.
+Without base numbers the fine-tune's plain gap stands in, and the reason says so.
 
-1. inconclusive: fewer than `min_examples` train or held-out examples, or no NLL-gap CI.
-2. overfitting: the 95% CI of the NLL gap (held-out minus train mean NLL) lies wholly
-   above `nll_gap` nats AND at least one symptom: the val curve rose after its minimum by
-   ≥ `min_rise` (relative), the memorisation rate is ≥ `memorisation_rate`, or a
-   generation-metric gap CI (train minus held-out) excludes 0 in the overfit direction.
-3. underfitting: the val curve is still falling at the end AND the fine-tuned model is not
-   clearly better than the base on held-out NLL (gain < `min_base_gain` nats, or the gain's
-   CI reaches 0); without base numbers, the smoothed train loss fell < `min_train_drop`.
-4. inconclusive: the NLL-gap CI straddles the threshold while a symptom is present (the
-   call hinges on noise), or it runs from below 0 to above the threshold (too wide).
-5. healthy: none of the above.
+Verdict rules (`overfit_verdict`), checked in order:
+
+1. inconclusive: fewer than `min_examples` train or held-out examples, or no gap CI.
+2. overfitting: the gap's CI lies wholly above `max_nll_gap`. A large gap is never
+   healthy, with or without a symptom; the symptoms present are cited with it.
+3. underfitting: val loss was still falling when training ended AND the fine-tune has not
+   clearly learned: its held-out NLL gain over the base is under `min_base_gain` or the
+   gain's CI reaches 0 (without base numbers: train loss fell under `min_train_drop`).
+4. inconclusive: the gap's CI reaches above `max_nll_gap`: too wide to call.
+5. inconclusive: the gap is small but a symptom is present: by the evaluated weights'
+   step val loss had risen `min_rise` above its minimum for `patience` evaluations, or
+   held-out outputs copy training targets `memorisation_excess` more often than the
+   held-out references do.
+6. inconclusive: nothing shows that the fine-tune learned (see 3).
+7. healthy: a gap CI wholly within `max_nll_gap`, no symptom, and clear learning.
+
+Never counted: a train/held-out gap in a generation metric (ROUGE, chrF…) is the NLL gap
+measured again, so it is reported but is no second symptom; and a val rise *after* the
+evaluated weights' step says nothing against them (best/ is taken before it).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ftcore.errors import ConfigError
-
-Interval = tuple[float, float]
+from ftcore.stats.intervals import Interval
+from ftcore.verdicts.verdict_settings import VerdictSettings
 
 
 @dataclass
@@ -43,42 +55,70 @@ class CurveAnalysis:
     train_end: float | None = None  # mean of the last k train losses
     train_relative_drop: float | None = None  # (start - end) / start
     note: str = ""  # why flags are off for empty or single-point curves
+    # The weights evaluated, and the curve up to them: only that can count against them.
+    evaluated_step: int | None = None  # None: the caller did not say
+    relative_rise_by_evaluated: float | None = None  # at that step, above the minimum so far
+    rose_by_evaluated: bool | None = None  # None: step unknown, or < 2 evaluations by then
+
+
+@dataclass
+class _Trend:
+    best: int  # index of the lowest value (earliest on ties)
+    rise: float
+    relative_rise: float
+    above: int  # later values above the lowest
+    rose: bool
+    recent_relative_drop: float
+    still_falling: bool
+
+
+def _trend(values: list[float], settings: VerdictSettings) -> _Trend:
+    best = values.index(min(values))
+    rise = values[-1] - values[best]
+    relative_rise = rise / values[best] if values[best] else 0.0
+    above = sum(v > values[best] for v in values[best + 1 :])
+    rose = relative_rise >= settings.min_rise and above >= settings.patience
+    start = values[max(0, len(values) - 1 - settings.patience)]
+    drop = (start - values[-1]) / start if start else 0.0
+    falling = best == len(values) - 1 and drop >= settings.min_fall
+    return _Trend(best, rise, relative_rise, above, rose, drop, falling)
 
 
 def val_curve_analysis(
     val_points: list[tuple[int, float]],
     *,
-    min_rise: float = 0.02,  # 2% above the minimum counts as rising
-    patience: int = 3,  # evaluations that make a trend, as in early stopping
-    min_fall: float = 0.001,  # 0.1% drop over the last `patience` evaluations is "falling"
+    evaluated_step: int | None,
     train_points: list[tuple[int, float]] | None = None,
-    train_window: int = 10,  # k: train loss is noisy, so compare means of k points
+    settings: VerdictSettings | None = None,
 ) -> CurveAnalysis:
-    """Where val loss bottoms out, whether it rises afterwards or is still falling."""
-    if min_rise < 0:
-        raise ConfigError("min_rise", min_rise, "a relative rise ≥ 0")
-    if patience < 1:
-        raise ConfigError("patience", patience, "an integer ≥ 1")
-    result = CurveAnalysis(n_points=len(val_points))
-    _add_train(result, train_points or [], train_window)
+    """Where val loss bottoms out, whether it rises afterwards or is still falling, and
+    whether it had risen by `evaluated_step`, the step whose weights are evaluated (best/:
+    the best step; last/: the last step; None: unknown, so the curve is held against no
+    weights). A step between evaluations is judged by the last evaluation before it."""
+    settings = settings or VerdictSettings()
+    result = CurveAnalysis(n_points=len(val_points), evaluated_step=evaluated_step)
+    _add_train(result, train_points or [], settings.train_window)
     if not val_points:
         result.note = "no validation evaluations"
         return result
     points = sorted(val_points)
     values = [value for _, value in points]
-    best = values.index(min(values))
-    result.best_step, result.best_value = points[best]
+    whole = _trend(values, settings)
+    result.best_step, result.best_value = points[whole.best]
     result.final_step, result.final_value = points[-1]
     if len(points) == 1:
         result.note = "a single validation evaluation: no trend"
         return result
-    result.rise = values[-1] - values[best]
-    result.relative_rise = result.rise / values[best] if values[best] else 0.0
-    result.evaluations_above_best = sum(v > values[best] for v in values[best + 1 :])
-    result.rose = result.relative_rise >= min_rise and result.evaluations_above_best >= patience
-    start = values[max(0, len(values) - 1 - patience)]
-    result.recent_relative_drop = (start - values[-1]) / start if start else 0.0
-    result.still_falling = best == len(values) - 1 and result.recent_relative_drop >= min_fall
+    result.rise, result.relative_rise = whole.rise, whole.relative_rise
+    result.evaluations_above_best, result.rose = whole.above, whole.rose
+    result.recent_relative_drop = whole.recent_relative_drop
+    result.still_falling = whole.still_falling
+    if evaluated_step is not None:
+        before = [value for step, value in points if step <= evaluated_step]
+        if len(before) >= 2:
+            upto = _trend(before, settings)
+            result.relative_rise_by_evaluated = upto.relative_rise
+            result.rose_by_evaluated = upto.rose
     return result
 
 
@@ -94,96 +134,120 @@ def _add_train(result: CurveAnalysis, train_points: list[tuple[int, float]], k: 
 
 
 @dataclass
-class VerdictThresholds:
-    nll_gap: float = 0.2  # nats held-out minus train; below this the gap is ordinary
-    min_rise: float = 0.02  # relative val-loss rise after its minimum that counts
-    memorisation_rate: float = 0.05  # share of held-out outputs copying a train target
-    min_examples: int = 10  # fewer train or held-out examples and every CI is noise
-    min_base_gain: float = 0.05  # nats of held-out NLL gain over base that is "clear"
-    min_train_drop: float = 0.05  # without a base: train loss must fall 5% to count
-
-    def __post_init__(self) -> None:
-        for name in ("nll_gap", "min_rise", "memorisation_rate", "min_base_gain"):
-            if getattr(self, name) < 0:
-                raise ConfigError(name, getattr(self, name), "a number ≥ 0")
-        if not 0 <= self.min_train_drop < 1:
-            raise ConfigError("min_train_drop", self.min_train_drop, "a share in [0, 1)")
-        if self.min_examples < 1:
-            raise ConfigError("min_examples", self.min_examples, "an integer ≥ 1")
-
-
-@dataclass
 class OverfitEvidence:
     n_train: int  # train-sample examples behind the NLL and metric numbers
     n_heldout: int
-    nll_gap: float | None = None  # held-out minus train mean NLL, nats
-    nll_gap_ci: Interval | None = None  # its 95% CI
-    # metric → (train minus held-out, ci_low, ci_high, higher_is_better)
+    nll_gap: float | None = None  # the fine-tune's held-out minus train mean NLL, nats
+    nll_gap_ci: Interval | None = None  # its CI (independent samples)
+    base_nll_gap: float | None = None  # the base model's own held-out minus train NLL
+    excess_gap: float | None = None  # nll_gap − base_nll_gap: what the fine-tune added
+    excess_gap_ci: Interval | None = None  # its CI, paired within each split
+    # metric → (train minus held-out, ci_low, ci_high, higher_is_better): reported only
     generation_gaps: dict[str, tuple[float, float, float, bool]] = field(default_factory=dict)
     curve: CurveAnalysis | None = None
-    memorisation_rate: float | None = None
+    memorisation_rate: float | None = None  # held-out outputs copying a train target
+    memorisation_baseline: float | None = None  # held-out references doing the same
     base_heldout_nll: float | None = None
     tuned_heldout_nll: float | None = None
-    base_gain_ci: Interval | None = None  # 95% CI of base minus tuned held-out NLL
+    base_gain_ci: Interval | None = None  # CI of base minus tuned held-out NLL, paired
+
+    def deciding_gap(self) -> tuple[float | None, Interval | None, bool]:
+        """(gap, CI, is_excess): the excess gap when it has a CI, else the plain gap."""
+        if self.excess_gap is not None and self.excess_gap_ci is not None:
+            return self.excess_gap, self.excess_gap_ci, True
+        return self.nll_gap, self.nll_gap_ci, False
 
 
 @dataclass
 class Verdict:
     label: str  # "healthy", "overfitting", "underfitting" or "inconclusive"
-    reasons: list[str]  # plain-English sentences citing the numbers
+    reasons: list[str]  # plain-English sentences citing the numbers and thresholds
     signals: dict[str, bool | None]  # each rule's input; None where the evidence is missing
+    settings: VerdictSettings = field(default_factory=VerdictSettings)
+    evidence: OverfitEvidence | None = None
 
     def to_json(self) -> dict:
-        """Plain JSON values, as written to overfit.json."""
+        """Plain JSON values, as written to overfit.json: the label, the reasons, each
+        rule's input, the settings used and the evidence numbers."""
         return asdict(self)
 
+    def to_markdown(self, heading: str = "Verdict") -> str:
+        """The verdict as the Evaluate tab shows it: label, reasons, settings used."""
+        lines = [f"### {heading}: **{self.label}**", ""]
+        lines += [f"- {reason}" for reason in self.reasons]
+        return "\n".join([*lines, "", self.settings.to_markdown()])
 
-def overfit_verdict(
-    evidence: OverfitEvidence, thresholds: VerdictThresholds | None = None
-) -> Verdict:
+
+def overfit_verdict(evidence: OverfitEvidence, settings: VerdictSettings | None = None) -> Verdict:
     """Label a fine-tune by the rules in the module docstring, with a reason per signal."""
-    t = thresholds or VerdictThresholds()
+    s = settings or VerdictSettings()
     e = evidence
-    reasons = _nll_gap_reasons(e, t) + _curve_reasons(e.curve, t) + _symptom_reasons(e, t)
-    reasons += _base_reasons(e, t)
-    signals = _signals(e, t)
-    symptom = signals["val_rose"] or signals["memorising"] or signals["generation_gap"]
-    ci = e.nll_gap_ci
-    if min(e.n_train, e.n_heldout) < t.min_examples or ci is None:
-        reasons.insert(0, _too_little(e, t))
-        return Verdict("inconclusive", reasons, signals)
-    if signals["nll_gap_above"] and symptom:
-        return Verdict("overfitting", reasons, signals)
+    reasons = _gap_reasons(e, s) + _curve_reasons(e.curve, s) + _symptom_reasons(e, s)
+    reasons += _base_reasons(e, s)
+    signals = _signals(e, s)
+
+    def verdict(label: str, *closing: str) -> Verdict:
+        return Verdict(label, reasons + list(closing), signals, s, e)
+
+    _, ci, _ = e.deciding_gap()
+    if min(e.n_train, e.n_heldout) < s.min_examples or ci is None:
+        reasons.insert(0, _too_little(e, s))
+        return verdict("inconclusive")
+    symptoms = [name for name in ("val_rose", "memorising") if signals[name]]
+    if signals["nll_gap_above"]:
+        return verdict("overfitting", _overfitting_summary(symptoms))
     if signals["still_falling"] and signals["clearly_learned"] is False:
-        reasons.append("The model is still learning and has not yet beaten its starting point.")
-        return Verdict("underfitting", reasons, signals)
-    straddles = ci[0] <= t.nll_gap < ci[1]
-    if straddles and (symptom or ci[0] < 0):
-        reasons.append(
-            f"The NLL-gap interval is too wide to separate a healthy gap from one above "
-            f"{t.nll_gap:.2f} nats: evaluate on more examples to decide."
+        return verdict(
+            "underfitting", "The model is still learning and has not yet beaten its starting point."
         )
-        return Verdict("inconclusive", reasons, signals)
-    return Verdict("healthy", reasons, signals)
+    if not signals["nll_gap_within"]:
+        return verdict(
+            "inconclusive",
+            f"The NLL-gap interval is too wide to separate a healthy gap from one above "
+            f"{s.max_nll_gap:.2f} nats: evaluate on more examples to decide.",
+        )
+    if symptoms:
+        return verdict(
+            "inconclusive",
+            f"The gap is within {s.max_nll_gap:.2f} nats, but {_symptom_names(symptoms)} "
+            f"{'point' if len(symptoms) > 1 else 'points'} to overfitting: the evidence "
+            "disagrees.",
+        )
+    if not signals["clearly_learned"]:
+        return verdict(
+            "inconclusive",
+            "Nothing shows the fine-tune learned: healthy needs a clear gain over the base "
+            "(or, without base numbers, a falling train loss).",
+        )
+    return verdict("healthy")
 
 
-def _signals(e: OverfitEvidence, t: VerdictThresholds) -> dict[str, bool | None]:
-    gaps = [_gap_excludes_zero(gap) for gap in e.generation_gaps.values()]
+def _signals(e: OverfitEvidence, s: VerdictSettings) -> dict[str, bool | None]:
+    _, ci, _ = e.deciding_gap()
+    memorising = None
+    if e.memorisation_rate is not None:
+        excess = e.memorisation_rate - (e.memorisation_baseline or 0.0)
+        memorising = excess >= s.memorisation_excess
     return {
-        "nll_gap_above": None if e.nll_gap_ci is None else e.nll_gap_ci[0] > t.nll_gap,
-        "val_rose": None if e.curve is None else _rose(e.curve, t),
-        "memorising": None
-        if e.memorisation_rate is None
-        else e.memorisation_rate >= t.memorisation_rate,
-        "generation_gap": any(gaps) if gaps else None,
+        "nll_gap_above": None if ci is None else ci[0] > s.max_nll_gap,
+        "nll_gap_within": None if ci is None else ci[1] <= s.max_nll_gap,
+        "val_rose": None if e.curve is None else e.curve.rose_by_evaluated,
+        "memorising": memorising,
         "still_falling": None if e.curve is None else e.curve.still_falling,
-        "clearly_learned": _clearly_learned(e, t),
+        "clearly_learned": _clearly_learned(e, s),
     }
 
 
-def _rose(curve: CurveAnalysis, t: VerdictThresholds) -> bool:
-    # The curve's own flag used its min_rise; the verdict's threshold decides here.
-    return curve.rose and curve.relative_rise >= t.min_rise
+def _symptom_names(symptoms: list[str]) -> str:
+    names = {"val_rose": "the val loss rise", "memorising": "copying of training targets"}
+    return " and ".join(names[symptom] for symptom in symptoms)
+
+
+def _overfitting_summary(symptoms: list[str]) -> str:
+    if symptoms:
+        verb = "bear" if len(symptoms) > 1 else "bears"
+        return f"A large gap, and {_symptom_names(symptoms)} {verb} it out: overfitting."
+    return "A gap this large is overfitting even without a second symptom."
 
 
 def _gap_excludes_zero(gap: tuple[float, float, float, bool]) -> bool:
@@ -191,39 +255,54 @@ def _gap_excludes_zero(gap: tuple[float, float, float, bool]) -> bool:
     return low > 0 if higher_is_better else high < 0
 
 
-def _clearly_learned(e: OverfitEvidence, t: VerdictThresholds) -> bool | None:
+def _clearly_learned(e: OverfitEvidence, s: VerdictSettings) -> bool | None:
     if e.base_heldout_nll is not None and e.tuned_heldout_nll is not None:
         gain = e.base_heldout_nll - e.tuned_heldout_nll
-        return gain >= t.min_base_gain and (e.base_gain_ci is None or e.base_gain_ci[0] > 0)
+        return gain >= s.min_base_gain and (e.base_gain_ci is None or e.base_gain_ci[0] > 0)
     if e.curve is not None and e.curve.train_relative_drop is not None:
-        return e.curve.train_relative_drop >= t.min_train_drop
+        return e.curve.train_relative_drop >= s.min_train_drop
     return None
 
 
-def _too_little(e: OverfitEvidence, t: VerdictThresholds) -> str:
-    if e.nll_gap_ci is None:
+def _too_little(e: OverfitEvidence, s: VerdictSettings) -> str:
+    if e.deciding_gap()[1] is None:
         return "No NLL gap with a confidence interval was given, so overfitting cannot be judged."
     return (
         f"Only {min(e.n_train, e.n_heldout)} examples in the smaller of the train and held-out "
-        f"samples (at least {t.min_examples} needed): the intervals are too wide to judge."
+        f"samples (at least {s.min_examples} needed): the intervals are too wide to judge."
     )
 
 
-def _nll_gap_reasons(e: OverfitEvidence, t: VerdictThresholds) -> list[str]:
-    if e.nll_gap is None or e.nll_gap_ci is None:
+def _ci_text(ci: Interval, s: VerdictSettings) -> str:
+    return f"{s.confidence:.0%} CI {ci[0]:.2f} to {ci[1]:.2f}"
+
+
+def _higher_or_lower(gap: float) -> str:
+    return f"{abs(gap):.2f} {'higher' if gap >= 0 else 'lower'}"
+
+
+def _gap_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
+    gap, ci, excess = e.deciding_gap()
+    if gap is None or ci is None:
         return []
-    low, high = e.nll_gap_ci
-    where = "higher" if e.nll_gap >= 0 else "lower"
-    head = f"Held-out NLL is {abs(e.nll_gap):.2f} {where} than train NLL"
-    head += f" (95% CI {low:.2f} to {high:.2f})"
-    if low > t.nll_gap:
+    if excess:
+        head = (
+            f"Held-out NLL is {_higher_or_lower(e.nll_gap)} than train NLL for the fine-tune "
+            f"and {_higher_or_lower(e.base_nll_gap)} for the base model, so the fine-tune "
+            f"added {gap:.2f} nats of gap ({_ci_text(ci, s)})"
+        )
+    else:
+        head = f"Held-out NLL is {_higher_or_lower(gap)} than train NLL ({_ci_text(ci, s)})"
+    if ci[0] > s.max_nll_gap:
         return [f"{head}: the model fits its training data much better than new data."]
-    if high <= t.nll_gap:
-        return [f"{head}: within {t.nll_gap:.2f} nats, so new data fits about as well as train."]
-    return [f"{head}: the interval straddles the {t.nll_gap:.2f}-nat threshold."]
+    if ci[1] <= s.max_nll_gap:
+        return [
+            f"{head}: within {s.max_nll_gap:.2f} nats, so new data fits about as well as train."
+        ]
+    return [f"{head}: the interval straddles the {s.max_nll_gap:.2f}-nat threshold."]
 
 
-def _curve_reasons(curve: CurveAnalysis | None, t: VerdictThresholds) -> list[str]:
+def _curve_reasons(curve: CurveAnalysis | None, s: VerdictSettings) -> list[str]:
     if curve is None or curve.best_step is None:
         return [] if curve is None else ["No validation curve was recorded."]
     best = f"step {curve.best_step} ({curve.best_value:.2f})"
@@ -234,32 +313,71 @@ def _curve_reasons(curve: CurveAnalysis | None, t: VerdictThresholds) -> list[st
             f"Val loss was still falling at the end: lowest at the last evaluation, {best}, "
             f"down {curve.recent_relative_drop:.1%} over the last evaluations."
         ]
-    if curve.rise > 0:
-        rise = f"rose {curve.relative_rise:.0%} by step {curve.final_step}"
-        tail = "" if _rose(curve, t) else f", under the {t.min_rise:.0%} rise that would count"
-        return [f"Val loss bottomed out at {best} and {rise}{tail}."]
-    return [f"Val loss never rose: lowest at the last evaluation, {best}, and has flattened."]
+    if curve.rise <= 0:
+        return [f"Val loss never rose above its lowest, {best}, and has flattened."]
+    rise = f"rose {curve.relative_rise:.0%} by step {curve.final_step}"
+    head = f"Val loss bottomed out at {best} and {rise}"
+    step = curve.evaluated_step
+    if step is None:
+        return [
+            f"{head}; the evaluated weights' step was not given, so the rise is held "
+            "against no weights."
+        ]
+    if step >= curve.final_step:
+        return [head + ("" if curve.rose else _why_no_rise(curve, s)) + "."]
+    if curve.rose_by_evaluated:
+        return [
+            f"{head}; the evaluated weights are from step {step}, when it already stood "
+            f"{curve.relative_rise_by_evaluated:.0%} above its minimum."
+        ]
+    return [
+        f"{head}, after the evaluated weights (step {step}) were taken: that rise does not "
+        "count against them."
+    ]
 
 
-def _symptom_reasons(e: OverfitEvidence, t: VerdictThresholds) -> list[str]:
+def _why_no_rise(curve: CurveAnalysis, s: VerdictSettings) -> str:
+    if curve.relative_rise < s.min_rise:
+        return f", under the {s.min_rise:.0%} rise that would count"
+    return (
+        f", but over {curve.evaluations_above_best} evaluation(s), fewer than the "
+        f"{s.patience} that make a trend"
+    )
+
+
+def _symptom_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
     reasons = []
     if e.memorisation_rate is not None:
-        verb = "at or above" if e.memorisation_rate >= t.memorisation_rate else "below"
-        reasons.append(
-            f"{e.memorisation_rate:.1%} of held-out outputs copy a training target verbatim or "
-            f"nearly, {verb} the {t.memorisation_rate:.0%} threshold."
-        )
+        reasons.append(_memorisation_reason(e, s))
     for name, gap in e.generation_gaps.items():
         value, low, high, _ = gap
-        ci = f"train minus held-out {value:.2f}, 95% CI {low:.2f} to {high:.2f}"
+        ci = f"train minus held-out {value:.2f}, {s.confidence:.0%} CI {low:.2f} to {high:.2f}"
         if _gap_excludes_zero(gap):
-            reasons.append(f"{name} is clearly better on train than on held-out data ({ci}).")
+            reasons.append(
+                f"{name} is clearly better on train than on held-out data ({ci}); a "
+                "generation-metric gap restates the NLL gap, so it is not counted again."
+            )
         else:
             reasons.append(f"{name} shows no clear train/held-out gap ({ci}).")
     return reasons
 
 
-def _base_reasons(e: OverfitEvidence, t: VerdictThresholds) -> list[str]:
+def _memorisation_reason(e: OverfitEvidence, s: VerdictSettings) -> str:
+    rate = e.memorisation_rate
+    head = f"{rate:.1%} of held-out outputs copy a training target verbatim or nearly"
+    if e.memorisation_baseline is None:
+        verb = "at or above" if rate >= s.memorisation_excess else "below"
+        return f"{head}, {verb} the {s.memorisation_excess:.0%} threshold (no baseline given)."
+    excess = rate - e.memorisation_baseline
+    verb = "at or above" if excess >= s.memorisation_excess else "below"
+    return (
+        f"{head} (outputs equal to their own reference not counted), against "
+        f"{e.memorisation_baseline:.1%} of held-out references: {excess:+.1%}, {verb} the "
+        f"{s.memorisation_excess:.0%} excess that counts as memorising."
+    )
+
+
+def _base_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
     if e.base_heldout_nll is None or e.tuned_heldout_nll is None:
         return []
     gain = e.base_heldout_nll - e.tuned_heldout_nll
@@ -268,7 +386,10 @@ def _base_reasons(e: OverfitEvidence, t: VerdictThresholds) -> list[str]:
         f"{e.base_heldout_nll:.2f}"
     )
     if e.base_gain_ci is not None:
-        head += f" (gain 95% CI {e.base_gain_ci[0]:.2f} to {e.base_gain_ci[1]:.2f})"
-    if _clearly_learned(e, t):
+        head += f" (gain {_ci_text(e.base_gain_ci, s)}, paired)"
+    if _clearly_learned(e, s):
         return [f"{head}: {gain:.2f} nats better than the base."]
-    return [f"{head}: not clearly better than the base (gain {gain:.2f} nats)."]
+    return [
+        f"{head}: not clearly better than the base (gain {gain:.2f} nats); a clear gain is at "
+        f"least {s.min_base_gain:.2f} nats with its interval above 0."
+    ]
