@@ -1,4 +1,4 @@
-"""Start the ftstudio web app: `python app.py [--host H] [--port P] [--share]`."""
+"""Start the ftstudio web app: `python app.py [--rater] [--host H] [--port P] [--share]`."""
 
 from __future__ import annotations
 
@@ -14,19 +14,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--home", help="workspace folder (default: $FTSTUDIO_HOME or ./workspace)")
+    parser.add_argument(
+        "--rater",
+        action="store_true",
+        help="serve only the blind rating page (no training, no admin functions)",
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from ftcore.ui import build_app, launch_options
     from ftcore.workspace import Workspace
 
-    app = build_app(Workspace.open(args.home))
-    app.queue().launch(
-        server_name=args.host, server_port=args.port, share=args.share, **launch_options()
-    )
+    if args.rater:
+        from ftcore.ui.rater_app import build_rater_app, rater_launch_options
+
+        app, options = build_rater_app(Workspace.open(args.home)), rater_launch_options()
+    else:
+        from ftcore.ui import build_app, launch_options
+
+        app, options = build_app(Workspace.open(args.home)), launch_options()
+    app.queue().launch(server_name=args.host, server_port=args.port, share=args.share, **options)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ class ModelAssessment:
             state = "forgetting" if self.forgetting.forgot else "no forgetting"
             lines.append(f"  general ability (probe set): {state}")
             lines += [f"  - {reason}" for reason in self.forgetting.reasons]
-        lines += [f"  exam, {part.part}: {part.verdict} ({part.reason})" for part in self.exam]
+        # Each exam reason already names its part and verdict ("in-domain: better. …").
+        lines += [f"  exam, {part.reason}" for part in self.exam]
         lines.append(f"  {self.verdict.settings.to_markdown()}")
         return "\n".join(lines)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
 
 from ftcore import __version__
 from ftcore.db import Database
 from ftcore.runtime.chat import ModelCache
+from ftcore.ui.access import AccessPolicy, LocalAccess
 from ftcore.workspace import Workspace
 
 # System fonts only: the default theme fetches web fonts, which an offline machine lacks.
@@ -27,11 +28,13 @@ CSS = """
 
 @dataclass
 class AppContext:
-    """What every tab shares: the workspace, its database and the loaded model."""
+    """What every tab shares: the workspace, its database, the loaded model, and who may
+    run admin functions."""
 
     workspace: Workspace
     db: Database
     models: ModelCache
+    access: AccessPolicy = field(default_factory=LocalAccess)
 
 
 def build_app(workspace: Workspace | None = None) -> gr.Blocks:
@@ -39,6 +42,7 @@ def build_app(workspace: Workspace | None = None) -> gr.Blocks:
     from ftcore.ui.chat_tab import build_chat_tab
     from ftcore.ui.data_tab import build_data_tab
     from ftcore.ui.eval_tab import build_eval_tab
+    from ftcore.ui.rate_tab import build_rate_tab
     from ftcore.ui.train_tab import build_train_tab
 
     workspace = workspace or Workspace.open()
@@ -49,11 +53,12 @@ def build_app(workspace: Workspace | None = None) -> gr.Blocks:
             f"whether it really got better. · v{__version__} · workspace `{workspace.root}`",
             elem_classes="ft-header",
         )
-        with gr.Tabs():  # in the order of the work
+        with gr.Tabs() as tabs:  # in the order of the work
             build_data_tab(context)
             build_train_tab(context)
             build_eval_tab(context)
             build_chat_tab(context)
+            build_rate_tab(context, app, tabs)
     return app
 
 
