@@ -258,6 +258,19 @@ def test_cli_runs_status_records_what_it_sees(dataset, tmp_path, capsys, open_da
     assert (run_record(db, run_dir).state, run_record(db, run_dir).steps) == ("stopped", 7)
 
 
+def test_cli_runs_commands_take_a_run_name_in_the_workspace(dataset, tmp_path, capsys):
+    home = tmp_path / "home"
+    run_dir = Workspace.open(home).runs / "greetings-lora"
+    run_dir.mkdir()
+    save_config(job_config(dataset, run_dir), run_dir / "config.yaml")
+    write_status(run_dir, RunStatus(str(run_dir), "stopped", step=3, total_steps=8))
+    assert main(["runs", "status", "greetings-lora", "--home", str(home)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["state"], status["step"]) == ("stopped", 3)
+    assert main(["runs", "status", "greetings-lorra", "--home", str(home)]) == 1
+    assert capsys.readouterr().err.endswith("Did you mean 'greetings-lora'?\n")
+
+
 def test_cli_config_file_with_overriding_flags(dataset, tmp_path, capsys):
     path = save_config(job_config(dataset, tmp_path / "from-file"), tmp_path / "run.yaml")
     assert main(["train", "--config", str(path), "--method", "lorra"]) == 1

@@ -130,36 +130,40 @@ def run_runs_list(args: argparse.Namespace) -> int:
 
 
 def run_runs_status(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import run_status, run_workspace
+    from ftcore.training.jobs import find_run, run_status, run_workspace
 
-    with workspace_database(run_workspace(args.run_dir)) as database:
-        status = run_status(args.run_dir, database)
+    run_dir = find_run(args.run_dir, args.home)
+    with workspace_database(run_workspace(run_dir)) as database:
+        status = run_status(run_dir, database)
     print(json.dumps(asdict(status), indent=2, ensure_ascii=False))
     return 0
 
 
 def run_runs_stop(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import run_workspace, stop_run
+    from ftcore.training.jobs import find_run, run_workspace, stop_run
 
-    with workspace_database(run_workspace(args.run_dir)) as database:
-        status = stop_run(args.run_dir, wait=args.wait, database=database)
+    run_dir = find_run(args.run_dir, args.home)
+    with workspace_database(run_workspace(run_dir)) as database:
+        status = stop_run(run_dir, wait=args.wait, database=database)
     print(f"{status.run_dir}: {status.state} at step {status.step}")
     return 0
 
 
 def run_runs_resume(args: argparse.Namespace) -> int:
-    from ftcore.training.jobs import resume_run, run_workspace
+    from ftcore.training.jobs import find_run, resume_run, run_workspace
 
-    with workspace_database(run_workspace(args.run_dir)) as database:
-        handle = resume_run(database, args.run_dir)
+    run_dir = find_run(args.run_dir, args.home)
+    with workspace_database(run_workspace(run_dir)) as database:
+        handle = resume_run(database, run_dir)
     print(f"resumed {handle.run_dir} in the background (pid {handle.pid}); log: {handle.paths.log}")
     return 0
 
 
 def run_runs_export(args: argparse.Namespace) -> int:
+    from ftcore.training.jobs import find_run
     from ftcore.training.weights import export_merged
 
-    out = export_merged(args.run_dir, args.out, which=args.which)
+    out = export_merged(find_run(args.run_dir, args.home), args.out, which=args.which)
     print(f"merged model written to {out}")
     return 0
 
@@ -212,7 +216,8 @@ def add_training_commands(commands) -> None:
         ("export", run_runs_export, "merge the run's adapter into its base model and save"),
     ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("run_dir", help="the run folder")
+        action.add_argument("run_dir", metavar="RUN", help="a run folder, or a run's name")
+        action.add_argument("--home", help=HOME_HELP)
         action.set_defaults(run=handler)
         if name == "stop":
             action.add_argument("--wait", action="store_true", help="return once it has ended")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftcore.db import Database, utc_now
-from ftcore.errors import RunError
+from ftcore.errors import RunError, did_you_mean
 from ftcore.training import run_table
 from ftcore.training.config import TrainConfig, load_config
 from ftcore.training.execute import preflight, prepare_run_folder, train
@@ -42,6 +42,7 @@ from ftcore.training.runfiles import (
     read_status,
     write_status,
 )
+from ftcore.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,22 @@ def train_in_foreground(
     finally:
         for run_dir in started:
             run_table.sync_run(database, read_status(run_dir))
+
+
+def find_run(run: str | Path, home: str | Path | None = None) -> Path:
+    """The run folder `run` names: a folder holding a run, or the name of a run in the
+    workspace at `home` (default: FTSTUDIO_HOME or ./workspace), as `ftcore runs list`
+    and the Train tab show it."""
+    folder = Path(run).expanduser()
+    if RunPaths(folder).config.is_file():
+        return folder.resolve()
+    runs = Workspace.open(home or None).runs
+    if RunPaths(runs / str(run)).config.is_file():
+        return (runs / str(run)).resolve()
+    names = [p.name for p in runs.iterdir() if RunPaths(p).config.is_file()]
+    raise RunError(
+        f"{run!r} is neither a run folder nor a run in {runs}.{did_you_mean(str(run), names)}"
+    )
 
 
 def run_workspace(run_dir: str | Path) -> str:
