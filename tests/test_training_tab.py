@@ -72,3 +72,14 @@ def test_equivalent_command_reproduces_the_run_the_tab_would_start(
     [record] = list_runs(tab_context.db)  # recorded by the CLI process in the same workspace
     assert (record.run_dir, record.state, record.steps) == (str(run_dir.resolve()), "completed", 2)
     assert record.dataset_hash == prepared_greetings.content_hash
+
+
+@pytest.mark.parametrize("data", [None, ""])
+def test_start_without_a_dataset_asks_for_one_as_the_evaluate_tab_does(tab_context, data):
+    import gradio as gr
+
+    from ftcore.ui.train_tab import CONFIG_FIELDS, TrainHandlers
+
+    values = [{**WIDGETS, "data": data}[name] for name in CONFIG_FIELDS]
+    with pytest.raises(gr.Error, match=r"Pick a dataset version \(prepare one in the Data tab\)"):
+        TrainHandlers(tab_context).start(*values)

@@ -10,7 +10,7 @@ from ftcore.evaluation.options import DEFAULTS, EVAL_SPLITS, option_help
 from ftcore.evaluation.pipeline import evaluate
 from ftcore.runtime.adapters import find_adapters
 from ftcore.ui import eval_views, train_views
-from ftcore.ui.choices import BASE_CHOICES, dataset_choices
+from ftcore.ui.choices import BASE_CHOICES, dataset_choices, require_dataset
 from ftcore.ui.downloads import zip_folder
 from ftcore.ui.error_toasts import shows_errors
 
@@ -38,8 +38,7 @@ class EvalHandlers:
         batch_size,
         progress=gr.Progress(),  # noqa: B008 - how Gradio injects progress
     ):
-        if not data:
-            raise gr.Error("Pick a dataset version (prepare one in the Data tab).")
+        data = require_dataset(data)
         out = self.context.workspace.new_eval_dir()
         # Seed, bootstrap and max_length are not widgets: the library's defaults, which
         # `ftcore eval` uses too, so the same inputs give the same numbers in both.

@@ -25,7 +25,7 @@ from ftcore.training.presets import PRESETS, STARTER_DESCRIPTION
 from ftcore.training.runfiles import log_tail, read_progress, read_status
 from ftcore.training.weights import export_merged
 from ftcore.ui import train_views
-from ftcore.ui.choices import BASE_CHOICES, dataset_choices
+from ftcore.ui.choices import BASE_CHOICES, dataset_choices, require_dataset
 from ftcore.ui.error_toasts import shows_errors
 
 POLL_SECONDS = 2.0
@@ -67,6 +67,7 @@ def config_from_widgets(context, values) -> TrainConfig:
         name: FIELD_TYPES[name](value) if FIELD_TYPES[name] in (int, float) else value
         for name, value in zip(CONFIG_FIELDS, values, strict=True)
     }
+    fields["data"] = require_dataset(fields["data"])
     return TrainConfig(**fields, home=str(context.workspace.root))
 
 
