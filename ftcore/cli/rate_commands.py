@@ -1,4 +1,4 @@
-"""`ftcore rate …`: create, list, watch, close, invite to and export blind A/B rating sessions.
+"""`ftcore rate …`: create, list, watch, close, invite to, export and report on sessions.
 
 The command line over ftcore.rating.sessions and ftcore.rating.export. The top-level CLI
 (ftcore.cli) turns FtcoreError into a one-line message and exit code 1, so nothing here
@@ -139,6 +139,15 @@ def run_rate_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_rate_report(args: argparse.Namespace) -> int:
+    from ftcore.rating.report import write_report
+
+    with workspace_database(args.home) as database:
+        paths = write_report(database, args.session_id, args.out)
+    print(f"written to {args.out}: {', '.join(path.name for path in paths.values())}")
+    return 0
+
+
 def _add_create(actions) -> None:
     create = actions.add_parser(
         "create",
@@ -165,7 +174,7 @@ def _add_create(actions) -> None:
 
 
 def add_rate_commands(commands: argparse._SubParsersAction) -> None:
-    """Add `rate create | list | status | close | invite | export`."""
+    """Add `rate create | list | status | close | invite | export | report`."""
     rate = commands.add_parser("rate", help="blind A/B rating sessions: create, watch, export")
     actions = rate.add_subparsers(dest="rate_command", required=True, metavar="ACTION")
     _add_create(actions)
@@ -178,6 +187,7 @@ def add_rate_commands(commands: argparse._SubParsersAction) -> None:
         ("close", run_rate_close, "stop accepting votes"),
         ("invite", run_rate_invite, "add personal invite links"),
         ("export", run_rate_export, "write votes.csv and session.json"),
+        ("report", run_rate_report, "write the rating report: report.json and CSVs"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("session_id", help="the session id (see `ftcore rate list`)")
@@ -188,5 +198,5 @@ def add_rate_commands(commands: argparse._SubParsersAction) -> None:
         if name == "invite":
             action.add_argument("--n", type=int, required=True, help="how many links")
             action.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the app's address")
-        if name == "export":
+        if name in ("export", "report"):
             action.add_argument("--out", required=True, help="the folder to write to")
