@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
+import os
+import sys
+from pathlib import Path
+
+
+def hide_the_checkout_spaces_folder() -> None:
+    """In a checkout, ./spaces (the Space's files) imports as an empty namespace package,
+    and Gradio with SYSTEM=spaces wraps every listener with `spaces.gradio_auto_wrap` from
+    it and fails. None in sys.modules makes `import spaces` fail as for a missing package;
+    the real package (on a Space) is left alone."""
+    spec = importlib.util.find_spec("spaces")
+    if spec is not None and spec.origin is None:  # a namespace package: a bare folder
+        sys.modules["spaces"] = None
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,20 +36,43 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def launch(app, args: argparse.Namespace, options: dict) -> None:
+    """Serve `app` until interrupted, with our own banner: Gradio's tells people to set
+    `share=True` in `launch()`, where this script's switch is --share."""
+    app.queue().launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        quiet=True,
+        prevent_thread_lock=True,
+        **options,
+    )
+    print(f"* Running on local URL:  {app.local_url}", flush=True)
+    if not args.share and not os.environ.get("SPACE_ID"):  # Gradio prints a share URL itself
+        print("* To create a public link, restart with --share.", flush=True)
+    app.block_thread()
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    hide_the_checkout_spaces_folder()
+    from ftcore.deploy.session_bundle import load_bundled_sessions
+    from ftcore.deploy.spaces_export import BUNDLE_FOLDER
+    from ftcore.rating.durability import start_durability
+    from ftcore.ui import build_served_app
+    from ftcore.ui.rating_widgets import SECRET_FILE
     from ftcore.workspace import Workspace
 
-    if args.rater:
-        from ftcore.ui.rater_app import build_rater_app, rater_launch_options
-
-        app, options = build_rater_app(Workspace.open(args.home)), rater_launch_options()
-    else:
-        from ftcore.ui import build_app, launch_options
-
-        app, options = build_app(Workspace.open(args.home)), launch_options()
-    app.queue().launch(server_name=args.host, server_port=args.port, share=args.share, **options)
+    workspace = Workspace.open(args.home)
+    # Before anything opens the database: with FTSTUDIO_BACKUP_DIR set, a lost one is
+    # restored first; snapshots then run until exit (atexit and SIGTERM take the last).
+    start_durability(workspace, kept_files=[SECRET_FILE])
+    # Sessions that `ftcore spaces export` put beside this file; already there: skipped.
+    load_bundled_sessions(workspace, Path(__file__).resolve().parent / BUNDLE_FOLDER)
+    # --rater, FTSTUDIO_MODE=rater, or a Space without admin variables: the rater app only.
+    app, options = build_served_app(workspace, rater=args.rater)
+    launch(app, args, options)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ approximation, 1.96·√(s²/n) each side, at least 10 votes per pair): the vote
 are compared, each pair's votes drawn from the same stream under every strategy.
 
 A third strategy, "widest_first", serves the pair whose interval is widest now (largest
-√(Σ/n)), deterministically. It is the rule that aims at the stopping criterion; the
-Arena rule tilts votes only mildly towards uncertain pairs (at equilibrium a pair's share
-of votes grows like Σ^(1/5), where equal widths need it to grow like Σ).
+√(Σ/n)), ties broken at random: ftcore.rating.assignment.widest_pairs, the rule that a
+session's `adaptive` option uses. It aims at the stopping criterion; the Arena rule
+tilts votes only mildly towards uncertain pairs (at equilibrium a pair's share of votes
+grows like Σ^(1/5), where equal widths need it to grow like Σ).
 
 Results: benchmarks/results/adaptive_assignment.json.
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ftcore.rating.assignment import widest_pairs
 from ftcore.stats.active_sampling import shrink_weights, vote_variance
 
 RESULTS = Path(__file__).resolve().parent / "results" / "adaptive_assignment.json"
@@ -75,10 +77,8 @@ def run_session(table: dict, width: float, strategy: str, seed: int) -> int:
         if strategy == "adaptive":
             k = pick.choice(len(pairs), p=shrink_weights(variances, counts))
         elif strategy == "widest_first":  # the pair with the largest √(Σ/n) now
-            errors = [
-                math.sqrt(v / n) if n else math.inf for v, n in zip(variances, counts, strict=True)
-            ]
-            k = int(np.argmax(errors))
+            widest = widest_pairs(dict(enumerate(scores)))
+            k = widest[pick.integers(len(widest))]
         else:
             k = pick.integers(len(pairs))
         win, tie, _ = table[pairs[k]]

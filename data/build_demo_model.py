@@ -1,20 +1,25 @@
 """Build ftstudio's embedded demo base model: a tiny Qwen2 pretrained from scratch on CPU.
 
-    python data/build_demo_model.py [--minutes 35] [--out data/demo-model]
+    sudo apt-get install -y fortunes-zh debian-reference-zh-cn debian-faq-zh-cn \\
+        maint-guide-zh-cn manpages-zh debian-reference-en
+    python data/build_demo_model.py [--steps 600] [--out data/demo-model]
 
 ftstudio must work fully offline, so it ships its own small base model instead of
 downloading Qwen2.5. This script rebuilds that model from nothing but files on disk, in
 the order below; each step exists for a reason:
 
-1. Corpus. Classical Chinese texts that are in the public domain, taken from Debian's
-   `fortunes-zh` package (Tang and Song poems, the Analects, proverbs, ...), plus the
-   project's own everyday text and chat transcripts (data/pretrain_corpus/) when present.
-   Only items whose attribution is a classical work are kept: modern authors in the same
-   files are still under copyright and the Debian manual excerpts are off-topic. Chats are
-   rendered with the same ChatML template the tokenizer ships, so the base model already
-   knows the turn format that fine-tuning and the chat tab use. About 5% of documents
-   (chosen by a seeded hash of the text, so adding documents never reshuffles the rest)
-   are held out to measure perplexity honestly. Fine-tuning and probe data
+1. Corpus. Modern Chinese and English prose from Debian's documentation packages
+   (debian_corpus.py: paragraphs only, listings and code dropped), classical Chinese texts
+   in the public domain from Debian's `fortunes-zh` (Tang and Song poems, the Analects,
+   proverbs; only items whose attribution is a classical work, as modern authors in the
+   same files are still under copyright), and the project's own everyday text and chat
+   transcripts (data/pretrain_corpus/), repeated per pass as they are closest to the
+   demo's task. The build stops, naming the apt command, if a package is missing. Chats
+   are rendered with the same ChatML template the tokenizer ships, so the base model
+   already knows the turn format that fine-tuning and the chat tab use. About 5% of
+   documents (chosen by a seeded hash of the text, so adding documents never reshuffles
+   the rest) are held out to measure perplexity honestly; a sample of the held-out modern
+   Chinese ships beside the model for the tests. Fine-tuning and probe data
    (data/greetings, data/multiturn, data/probe) are never read: a base model that has seen
    them would make every fine-tuning gain in the demo look smaller or larger than it is.
 2. Tokenizer. A byte-level BPE with Qwen2's pre-tokenisation. transformers 5 loads any
@@ -23,11 +28,13 @@ the order below; each step exists for a reason:
    makes both loaders agree. The save is verified through AutoTokenizer round trips.
 3. Model. Qwen2Config/Qwen2ForCausalLM, so LoRA target names (q_proj ... down_proj)
    match Qwen2.5 and the same code path serves the demo and real models.
-4. Pretraining. A plain PyTorch loop on packed 256-token sequences under a wall-clock
-   budget, keeping the weights with the best held-out loss (the corpus is small, so late
-   steps overfit; the budget-based cosine schedule makes the run fit any --minutes).
-5. Save and verify: reload from disk with HF_HUB_OFFLINE=1 and generate after a ChatML
-   prompt, exactly as the app will.
+4. Pretraining. A plain PyTorch loop on packed 256-token sequences for a fixed number of
+   steps (a busy machine makes the build slower, not different), cosine schedule over
+   those steps, keeping the weights with the best held-out loss; --max-minutes is only a
+   safety stop, recorded in the card when it fires.
+5. Save (float16 weights, float32 in config.json) and verify: reload from disk with
+   HF_HUB_OFFLINE=1, measure held-out perplexity against a random initialisation of the
+   same architecture, and generate after a ChatML prompt, exactly as the app will.
 6. Model card and build_info.json with the measured figures.
 """
 
@@ -53,6 +60,15 @@ import torch  # noqa: E402
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers  # noqa: E402
 from tokenizers.models import BPE  # noqa: E402
 from tokenizers.trainers import BpeTrainer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # debian_corpus sits beside this file
+from debian_corpus import (  # noqa: E402
+    APT_COMMAND,
+    DEBIAN_SOURCES,
+    REQUIRED_PACKAGES,
+    load_debian_source,
+    package_version,
+)
 
 log = logging.getLogger("build_demo_model")
 
@@ -89,23 +105,49 @@ CLASSICAL_ATTRIBUTIONS = (
 
 SEED = 20240601
 HELDOUT_PER_MILLE = 50  # ~5% of documents
-VOCAB_SIZE = 6000
+VOCAB_SIZE = 8000
 SEQ_LEN = 256
 BATCH_SIZE = 8
-PEAK_LR = 3e-3
+PEAK_LR = 2e-3
 MIN_LR_FRACTION = 0.1
 WARMUP_STEPS = 40
 WEIGHT_DECAY = 0.1
 GRAD_CLIP = 1.0
 MAX_MODEL_BYTES = 25 * 1024 * 1024
+DEFAULT_STEPS = 600
+# Evaluations during pretraining use this many evenly spread chunks of each of the train
+# and held-out streams (cheap on a busy CPU); the final figures use the whole held-out set.
+EVAL_CHUNKS = 40
 MODEL_SHAPE = dict(
-    hidden_size=256,
+    hidden_size=288,
     num_hidden_layers=4,
     num_attention_heads=4,
     num_key_value_heads=2,
-    intermediate_size=704,
+    intermediate_size=768,
     max_position_embeddings=2048,
 )
+# The weights are stored in float16 (half the bytes, so twice the parameters fit the size
+# limit); config.json still says float32 so that every loader, dtype="auto" included,
+# computes in float32 on CPU.
+SAVED_DTYPE = torch.float16
+# The project's everyday text is closest to what the demo is fine-tuned for but small
+# beside the Debian documentation: it is repeated this many times per training pass.
+UPWEIGHT = {
+    "project/everyday_zh.txt": 3,
+    "project/everyday_en.txt": 2,
+    "project/chat_general.jsonl": 3,
+}
+MODERN_ZH_SOURCES = (
+    "debian/debian-reference-zh-cn",
+    "debian/debian-faq-zh-cn",
+    "debian/maint-guide-zh-cn",
+    "debian/manpages-zh",
+    "project/everyday_zh.txt",
+)
+HELDOUT_SAMPLE_FILE = "heldout_modern_zh.jsonl"  # shipped so tests can measure perplexity
+HELDOUT_SAMPLE_CHARS = 20_000
+# Greedy decoding loops on a model this small ("新年年年年年"); these stop it.
+DECODING_DEFAULTS = {"repetition_penalty": 1.2, "no_repeat_ngram_size": 4}
 SAMPLE_PROMPTS = [  # (kind, text, is_chat)
     ("classical poem (raw continuation)", "《秋夜山居》\n作者：王维\n", False),
     ("everyday Chinese question (ChatML)", "周末在家怎么休息比较好？", True),
@@ -253,6 +295,39 @@ def load_project_text(corpus_dir: Path) -> list[Doc]:
     return docs
 
 
+def load_debian_docs() -> tuple[list[Doc], dict[str, dict]]:
+    """Prose from the Debian documentation packages, and each one's package, version, licence."""
+    docs, provenance = [], {}
+    for source in DEBIAN_SOURCES:
+        docs += [Doc(source.name, text) for text in load_debian_source(source)]
+        provenance[source.name] = {
+            "package": source.package,
+            "version": package_version(source.package),
+            "licence": source.licence,
+            "files": "/" + source.files,
+        }
+    return docs, provenance
+
+
+PROJECT_PROVENANCE = {
+    "fortunes-zh/tang300": {
+        "package": "fortunes-zh",
+        "licence": "public domain (GPL-3+ packaging)",
+    },
+    "fortunes-zh/song100": {
+        "package": "fortunes-zh",
+        "licence": "public domain (GPL-3+ packaging)",
+    },
+    "fortunes-zh/chinese": {
+        "package": "fortunes-zh",
+        "licence": "public domain classical items only (GPL-3+ packaging)",
+    },
+    "project/everyday_zh.txt": {"package": None, "licence": "ftstudio project (Apache-2.0)"},
+    "project/everyday_en.txt": {"package": None, "licence": "ftstudio project (Apache-2.0)"},
+    "project/chat_general.jsonl": {"package": None, "licence": "ftstudio project (Apache-2.0)"},
+}
+
+
 def is_heldout(doc: Doc) -> bool:
     """Seeded hash of the text: stable per document, whatever else is in the corpus."""
     digest = hashlib.sha256(f"{SEED}:{doc.text}".encode()).digest()
@@ -261,8 +336,18 @@ def is_heldout(doc: Doc) -> bool:
 
 def assemble_corpus(corpus_dir: Path) -> Corpus:
     """All sources, NFC-normalised (as Qwen2Tokenizer does), deduplicated, then split."""
+    missing = [p for p in REQUIRED_PACKAGES if package_version(p) is None]
+    if missing:
+        raise SystemExit(
+            f"Debian packages not installed: {', '.join(missing)}. Install them with:\n"
+            f"    sudo {APT_COMMAND}"
+        )
+    debian_docs, provenance = load_debian_docs()
+    fortunes_version = package_version("fortunes-zh")
+    for name in ("fortunes-zh/tang300", "fortunes-zh/song100", "fortunes-zh/chinese"):
+        provenance[name] = {"version": fortunes_version}
     docs, seen = [], set()
-    for doc in load_fortunes() + load_project_text(corpus_dir):
+    for doc in load_fortunes() + load_project_text(corpus_dir) + debian_docs:
         doc.text = unicodedata.normalize("NFC", doc.text)  # NFC keeps full-width punctuation
         if doc.text and doc.text not in seen:
             seen.add(doc.text)
@@ -272,7 +357,15 @@ def assemble_corpus(corpus_dir: Path) -> Corpus:
     )
     for doc in docs:
         stats = corpus.sources.setdefault(
-            doc.source, {"documents": 0, "characters": 0, "heldout_documents": 0}
+            doc.source,
+            {
+                **PROJECT_PROVENANCE.get(doc.source, {}),
+                **provenance.get(doc.source, {}),
+                "documents": 0,
+                "characters": 0,
+                "heldout_documents": 0,
+                "train_repeats": UPWEIGHT.get(doc.source, 1),
+            },
         )
         stats["documents"] += 1
         stats["characters"] += len(doc.text)
@@ -476,6 +569,11 @@ def eval_chunks(doc_ids: list[list[int]], eos_id: int) -> list[torch.Tensor]:
     return [stream[i : i + SEQ_LEN] for i in range(0, len(stream), SEQ_LEN) if len(stream) - i > 1]
 
 
+def spread(chunks: list, n: int) -> list:
+    """At most n items taken at even intervals."""
+    return chunks[:: max(1, len(chunks) // n)][:n]
+
+
 @torch.no_grad()
 def mean_nll(model, chunks: list[torch.Tensor]) -> float:
     """Token-weighted mean NLL: total NLL over every predicted token / number of them."""
@@ -500,10 +598,10 @@ def make_optimizer(model) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=PEAK_LR, betas=(0.9, 0.95), eps=1e-8)
 
 
-def lr_at(step: int, progress: float, peak: float) -> float:
-    """Linear warmup over steps, then cosine to MIN_LR_FRACTION over the wall-clock budget."""
+def lr_at(step: int, total_steps: int, peak: float) -> float:
+    """Linear warmup, then cosine to MIN_LR_FRACTION at `total_steps`."""
     warmup = min(1.0, (step + 1) / WARMUP_STEPS)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    cosine = 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
     return peak * warmup * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
 
 
@@ -517,6 +615,7 @@ class TrainResult:
     best_heldout_nll: float = float("inf")
     epochs: int = 0  # passes over the training documents started
     final_train_loss: float = float("nan")  # mean over the last 20 steps
+    hit_time_limit: bool = False  # --max-minutes stopped the run before --steps
     history: list[dict] = field(default_factory=list)
 
 
@@ -551,29 +650,43 @@ def evaluate_and_keep_best(model, result: TrainResult, heldout, train_probe, rec
 
 
 def pretrain(
-    model, train_ids, heldout_ids, eos_id: int, minutes: float, peak_lr: float
+    model,
+    train_ids,
+    heldout_ids,
+    eos_id: int,
+    steps: int,
+    peak_lr: float,
+    max_minutes: float,
+    on_best=None,
 ) -> TrainResult:
-    """Train for `minutes` of wall clock; the model ends holding the best held-out weights."""
+    """Train for `steps` optimiser steps (a fixed budget: a busy machine makes the run
+    slower, not different); `max_minutes` is only a safety stop, recorded if it fires.
+    The model ends holding the weights with the best held-out loss."""
     torch.manual_seed(SEED)
-    heldout = eval_chunks(heldout_ids, eos_id)
-    # as many training chunks, spread evenly over the stream (the first ones are all Tang
-    # poems), to show train and held-out NLL side by side
-    train_chunks = eval_chunks(train_ids, eos_id)
-    train_probe = train_chunks[:: max(1, len(train_chunks) // len(heldout))][: len(heldout)]
+    # chunks spread evenly over each stream (the first training ones are all Tang poems)
+    heldout = spread(eval_chunks(heldout_ids, eos_id), EVAL_CHUNKS)
+    train_probe = spread(eval_chunks(train_ids, eos_id), EVAL_CHUNKS)
     optimizer, result, best, recent = make_optimizer(model), TrainResult(), {}, []
-    budget, eval_every = minutes * 60, max(15.0, minutes * 60 / 15)
-    start = next_eval = time.monotonic()
+    eval_every = max(1, steps // 10)
+    start = time.monotonic()
     model.train()
     for epoch, batch in train_batches(train_ids, eos_id):
-        now = time.monotonic()
-        if now - start >= budget:
+        if result.steps >= steps:
             break
-        if now >= next_eval:
+        if time.monotonic() - start >= max_minutes * 60:
+            result.hit_time_limit = True
+            log.warning(
+                "--max-minutes %.0f reached after %d of %d steps", max_minutes, result.steps, steps
+            )
+            break
+        if result.steps % eval_every == 0:
+            best_step = result.best_step
             evaluate_and_keep_best(model, result, heldout, train_probe, recent, best)
-            next_eval = time.monotonic() + eval_every
+            if on_best and result.best_step != best_step and result.steps:
+                on_best(model)
         step_start, result.epochs = time.monotonic(), epoch + 1
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(result.steps, (now - start) / budget, peak_lr)
+            group["lr"] = lr_at(result.steps, steps, peak_lr)
         loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -606,8 +719,20 @@ def pretrain(
 # ---------------------------------------------------------------------------
 
 
+def save_checkpoint(model, out: Path, checkpoint_dir: Path) -> None:
+    """The weights so far, with the tokenizer files, as a loadable model folder."""
+    import shutil
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    for path in out.iterdir():
+        if path.name.startswith(("tokenizer", "vocab", "merges", "chat_template")):
+            shutil.copy(path, checkpoint_dir / path.name)
+    model.save_pretrained(checkpoint_dir)
+    model.train()
+
+
 def save_model(model, tok: Tokenizer, out: Path) -> int:
-    """config.json, model.safetensors (fp32), generation_config.json; returns the file size."""
+    """config.json, model.safetensors (float16), generation_config.json; returns the file size."""
     from transformers import GenerationConfig
 
     eos, im_end = tok.token_to_id(ENDOFTEXT), tok.token_to_id(IM_END)
@@ -617,9 +742,13 @@ def save_model(model, tok: Tokenizer, out: Path) -> int:
         pad_token_id=eos,
         bos_token_id=eos,
         max_new_tokens=256,
-        repetition_penalty=1.1,
+        **DECODING_DEFAULTS,
     )
-    model.save_pretrained(out)
+    model.to(SAVED_DTYPE).save_pretrained(out)
+    model.to(torch.float32)
+    config = json.loads((out / "config.json").read_text())
+    config["dtype"] = "float32"  # what loaders compute in; the file's float16 widens exactly
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (out / "model.safetensors").chmod(0o644)  # save_pretrained writes it owner-only
     size = (out / "model.safetensors").stat().st_size
     log.info("saved model.safetensors: %d bytes (%.1f MB)", size, size / 1e6)
@@ -647,13 +776,28 @@ def generate(model, hf_tok, prompt: str, is_chat: bool, max_new_tokens: int = 80
     return hf_tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
 
-def verify_saved(out: Path, heldout_ids: list[list[int]]) -> tuple[float, list[dict]]:
-    """Reload from disk offline; recompute held-out perplexity; sample; demand Chinese output."""
+def verify_saved(out: Path, heldout: dict[str, list[list[int]]]) -> tuple[dict, list[dict]]:
+    """Reload from disk offline; held-out perplexity of the saved model and of a random
+    initialisation of the same architecture; sample; demand Chinese output."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     hf_tok = AutoTokenizer.from_pretrained(out)
     model = AutoModelForCausalLM.from_pretrained(out)
-    nll = mean_nll(model, eval_chunks(heldout_ids, hf_tok.convert_tokens_to_ids(ENDOFTEXT)))
+    if model.dtype != torch.float32:
+        raise SystemExit(f"{out} loads as {model.dtype}, expected float32 on CPU")
+    torch.manual_seed(SEED + 1)  # not the build's own initialisation: any random init
+    random_init = AutoModelForCausalLM.from_config(model.config)
+    eos = hf_tok.convert_tokens_to_ids(ENDOFTEXT)
+    nll = {}
+    for name, ids in heldout.items():
+        chunks = eval_chunks(ids, eos)
+        nll[name] = {"model": mean_nll(model, chunks), "random_init": mean_nll(random_init, chunks)}
+        log.info(
+            "held-out %s: perplexity %.1f (random init %.1f)",
+            name,
+            math.exp(nll[name]["model"]),
+            math.exp(nll[name]["random_init"]),
+        )
     samples = []
     for kind, prompt, is_chat in SAMPLE_PROMPTS:
         text = generate(model, hf_tok, prompt, is_chat)
@@ -663,8 +807,25 @@ def verify_saved(out: Path, heldout_ids: list[list[int]]) -> tuple[float, list[d
         raise SystemExit(
             f"greedy generation after a ChatML prompt gave no Chinese: {samples[1]['output']!r}"
         )
-    log.info("reloaded from %s offline: held-out perplexity %.2f", out, math.exp(nll))
     return nll, samples
+
+
+def write_heldout_sample(out: Path, corpus: Corpus) -> list[Doc]:
+    """Held-out modern Chinese documents shipped beside the model, for tests to measure on."""
+    docs, chars = [], 0
+    for doc in corpus.heldout:
+        if doc.source in MODERN_ZH_SOURCES and chars < HELDOUT_SAMPLE_CHARS:
+            docs.append(doc)
+            chars += len(doc.text)
+    lines = [json.dumps({"source": d.source, "text": d.text}, ensure_ascii=False) for d in docs]
+    (out / HELDOUT_SAMPLE_FILE).write_text("\n".join(lines) + "\n")
+    log.info(
+        "wrote %d held-out modern Chinese documents (%d chars) to %s",
+        len(docs),
+        chars,
+        HELDOUT_SAMPLE_FILE,
+    )
+    return docs
 
 
 # ---------------------------------------------------------------------------
@@ -680,13 +841,13 @@ def build_info(
     model,
     size: int,
     result: TrainResult,
-    heldout_nll: float,
+    heldout_nll: dict,
     samples: list[dict],
 ) -> dict:
     sources = {s: {**stats, "tokens": token_counts[s]} for s, stats in corpus.sources.items()}
     return {
         "rebuild_command": (
-            f"python data/build_demo_model.py --minutes {args.minutes:g} --out {args.out}"
+            f"sudo {APT_COMMAND} && python data/build_demo_model.py --steps {args.steps}"
         ),
         "seed": SEED,
         "corpus": {
@@ -706,7 +867,8 @@ def build_info(
             **MODEL_SHAPE,
             "vocab_size": tok.get_vocab_size(),
             "parameters": sum(p.numel() for p in model.parameters()),
-            "dtype": "float32",
+            "stored_dtype": str(SAVED_DTYPE).removeprefix("torch."),
+            "compute_dtype": "float32",
             "model_safetensors_bytes": size,
         },
         "training": training_figures(args, result, heldout_nll),
@@ -714,9 +876,10 @@ def build_info(
     }
 
 
-def training_figures(args, result: TrainResult, heldout_nll: float) -> dict:
+def training_figures(args, result: TrainResult, heldout_nll: dict) -> dict:
     return {
-        "minutes_budget": args.minutes,
+        "steps_budget": args.steps,
+        "hit_time_limit": result.hit_time_limit,
         "wall_seconds": round(result.wall_seconds, 1),
         "train_seconds": round(result.train_seconds, 1),
         "steps": result.steps,
@@ -727,21 +890,39 @@ def training_figures(args, result: TrainResult, heldout_nll: float) -> dict:
         "tokens_per_second": round(result.tokens_seen / result.train_seconds),
         "best_step": result.best_step,
         "final_train_loss": round(result.final_train_loss, 4),
-        "heldout_nll": round(heldout_nll, 4),
-        "heldout_perplexity": round(math.exp(heldout_nll), 2),
+        "heldout_nll": round(heldout_nll["all"]["model"], 4),
+        "heldout_perplexity": round(math.exp(heldout_nll["all"]["model"]), 2),
+        "heldout_perplexity_vs_random_init": {
+            name: {
+                "model": round(math.exp(v["model"]), 2),
+                "random_init": round(math.exp(v["random_init"]), 2),
+            }
+            for name, v in heldout_nll.items()
+        },
         "torch_threads": torch.get_num_threads(),
         "epochs": result.epochs,
         "history": result.history,
     }
 
 
-def write_model_card(out: Path, info: dict) -> None:
+def write_build_info(out: Path, info: dict) -> None:
     (out / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+
+
+def write_model_card(out: Path, info: dict) -> None:
+    """README.md from build_info.json's figures (rerun alone with --card-only)."""
     c, m, t = info["corpus"], info["model"], info["training"]
     rows = "\n".join(
-        f"| {s} | {v['documents']:,} | {v['heldout_documents']:,} "
-        f"| {v['characters']:,} | {v['tokens']:,} |"
+        f"| {s} | {v.get('package') or '(ftstudio)'} {v.get('version') or ''} "
+        f"| {v['licence']} | {v['documents']:,} | {v['heldout_documents']:,} "
+        f"| {v['characters']:,} | {v['tokens']:,} | {v['train_repeats']} |"
         for s, v in c["sources"].items()
+    )
+    ppl = t["heldout_perplexity_vs_random_init"]
+    ppl_rows = "\n".join(
+        f"| {PPL_SET_NAMES[name]} | **{v['model']:,.1f}** | {v['random_init']:,.1f} "
+        f"| {v['random_init'] / v['model']:,.0f}× |"
+        for name, v in ppl.items()
     )
     samples = "\n\n".join(
         f"**{s['kind']}**\n\n```text\n{s['prompt'].strip()}\n```\n\n→\n\n"
@@ -753,17 +934,30 @@ def write_model_card(out: Path, info: dict) -> None:
         m=m,
         t=t,
         rows=rows,
+        ppl_rows=ppl_rows,
         samples=samples,
         info=info,
         params_m=m["parameters"] / 1e6,
         size_mb=m["model_safetensors_bytes"] / 1e6,
         minutes=t["wall_seconds"] / 60,
         vocab=info["tokenizer"]["vocab_size"],
+        held_out=HELDOUT_SAMPLE_FILE,
+        decoding=", ".join(f"`{k}: {v}`" for k, v in DECODING_DEFAULTS.items()),
+        stopped=(
+            f"stopped by --max-minutes after {t['steps']:,} of {t['steps_budget']:,} steps"
+            if t["hit_time_limit"]
+            else f"all {t['steps_budget']:,} steps of the budget"
+        ),
     )
     (out / "README.md").write_text(card)
-    log.info("wrote %s and %s", out / "README.md", out / "build_info.json")
+    log.info("wrote %s", out / "README.md")
 
 
+PPL_SET_NAMES = {
+    "all": "all held-out documents",
+    "modern_zh": "held-out modern Chinese prose (Debian documentation, project text)",
+    "shipped_sample": f"`{HELDOUT_SAMPLE_FILE}` (shipped, used by the tests)",
+}
 MODEL_CARD = """\
 ---
 license: apache-2.0
@@ -777,47 +971,63 @@ tags: [qwen2, tiny, demo, offline, ftstudio]
 
 A tiny Qwen2-architecture causal language model, pretrained from scratch on CPU, that ships
 inside ftstudio so that fine-tuning, chat and evaluation work with no network. It is a
-**demo**: it writes Chinese that looks like Chinese, not a capable assistant. Module names
-(`q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`, `up_proj`, `down_proj`) match Qwen2.5,
-so LoRA settings carry over to real models unchanged.
+**demo**: it writes modern Chinese and English that reads like documentation and everyday
+text, not a capable assistant; a few minutes of LoRA on the greeting data make it write
+greetings. Module names (`q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`, `up_proj`,
+`down_proj`) match Qwen2.5, so LoRA settings carry over to real models unchanged.
 
 ## Figures (measured by the build)
 
 | | |
 |---|---|
 | parameters | {m[parameters]:,} ({params_m:.2f} M; embeddings tied) |
-| model.safetensors | {m[model_safetensors_bytes]:,} bytes ({size_mb:.1f} MB, float32) |
+| model.safetensors | {m[model_safetensors_bytes]:,} bytes ({size_mb:.1f} MB), stored in \
+{m[stored_dtype]}; `config.json` says {m[compute_dtype]}, so it loads and trains in \
+{m[compute_dtype]} on CPU |
 | shape | hidden {m[hidden_size]}, {m[num_hidden_layers]} layers, {m[num_attention_heads]} heads, \
 {m[num_key_value_heads]} KV heads, MLP {m[intermediate_size]}, \
 context {m[max_position_embeddings]} |
 | tokenizer | byte-level BPE with Qwen2 pre-tokenisation, vocab {vocab:,}; \
 `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` |
-| training time | {minutes:.1f} min wall clock ({t[torch_threads]} CPU threads), \
-{t[steps]:,} steps, {t[epochs]} passes over the training text |
-| tokens seen | {t[tokens_seen]:,} ({t[batch_size]} × {t[seq_len]}-token packed sequences \
-per step, {t[tokens_per_second]:,} tokens/s) |
+| training | {t[steps]:,} steps ({stopped}), {t[tokens_seen]:,} tokens \
+({t[batch_size]} × {t[seq_len]}-token packed sequences per step), {minutes:.1f} min wall \
+clock on {t[torch_threads]} shared CPU threads ({t[tokens_per_second]:,} tokens/s), \
+peak learning rate {t[peak_lr]:g} |
 | final train loss | {t[final_train_loss]:.3f} (mean of the last 20 steps) |
-| **held-out perplexity** | **{t[heldout_perplexity]:.2f}** (exp of the token-weighted mean \
-NLL {t[heldout_nll]:.3f} over the held-out slice; weights from step {t[best_step]}, the best \
-held-out loss) |
+| weights kept | step {t[best_step]:,}, the best held-out loss |
+
+**Held-out perplexity** (exp of the token-weighted mean NLL over documents never trained
+on, each against a random initialisation of the same architecture):
+
+| held-out set | this model | random init | factor |
+|---|---|---|---|
+{ppl_rows}
 
 ## Training data
 
-| source | documents | held out | characters | tokens |
-|---|---|---|---|---|
+| source | Debian package, version | licence | documents | held out | characters | tokens | passes |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 {c[train_documents]:,} training and {c[heldout_documents]:,} held-out documents, \
 {c[total_characters]:,} characters, {c[total_tokens]:,} tokens. About 5% of documents are held
-out by a seeded hash of their text.
+out by a seeded hash of their text. The project's own text comes several times a pass (`passes`)
+because it is closest to what the demo is fine-tuned on and small beside the documentation.
 
-- `fortunes-zh/*`: classical texts in the public domain from Debian's `fortunes-zh` package
-  (packaging GPL-3+): Tang 300 and Song 100 poems, and from `chinese` only items
-  attributed to 《谚语》, 《论语》, 《菜根谭》, 《增广贤文》, 《道德经》, 荀子, 孟子, 庄子,
-  or poems by an author of the two anthologies. Modern (copyrighted) authors and the Debian
-  manual excerpts are excluded.
+- `debian/*`: modern Chinese and English prose from Debian's documentation packages (the
+  Debian Reference, the Debian FAQ, the New Maintainers' Guide, the Chinese manual pages).
+  `data/debian_corpus.py` keeps the text of paragraphs (and of manual pages' prose lines)
+  and drops command listings, tables, tables of contents, code blocks, paragraphs with
+  more than three inline commands, paragraphs with many code characters, and (for the
+  Chinese sources) paragraphs that are less than 40% Chinese.
+- `fortunes-zh/*`: classical texts in the public domain from Debian's `fortunes-zh` package:
+  Tang 300 and Song 100 poems, and from `chinese` only items attributed to 《谚语》,
+  《论语》, 《菜根谭》, 《增广贤文》, 《道德经》, 荀子, 孟子, 庄子, or poems by an author of
+  the two anthologies. Modern (copyrighted) authors and manual excerpts are excluded.
 - `project/*`: ftstudio's own everyday Chinese/English text and general chat transcripts, the
-  chats rendered in ChatML. ftstudio's fine-tuning and probe data are never used.
+  chats rendered in ChatML. ftstudio's fine-tuning and probe data (`data/greetings`,
+  `data/multiturn`, `data/probe`) are never read, and tests check that none of their
+  replies occurs in the corpus.
 
 ## Chat format
 
@@ -829,17 +1039,18 @@ ChatML without a default system prompt; generation stops at `<|im_end|>` or `<|e
 <|im_start|>assistant
 ```
 
-`generation_config.json`: greedy (`do_sample: false`), `repetition_penalty: 1.1`,
-`max_new_tokens: 256`.
+`generation_config.json`: greedy (`do_sample: false`), {decoding} (a model this small
+otherwise loops, e.g. "新年年年年年年"), `max_new_tokens: 256`.
 
-## Sample generations (greedy, 80 new tokens at most)
+## Sample generations (greedy with the settings above, 80 new tokens at most)
 
 {samples}
 
 ## Licence
 
-Model weights: Apache-2.0. Corpus: classical texts in the public domain (via Debian
-`fortunes-zh`, whose packaging is GPL-3+) and the ftstudio project's own text.
+Model weights: Apache-2.0, like ftstudio. The training texts keep their own licences (table
+above: GPL-2+, GFDL-1.2+, the Debian FAQ's permissive licence, public domain); the shipped
+`{held_out}` holds excerpts of them under those licences.
 
 ## Rebuild
 
@@ -847,8 +1058,9 @@ Model weights: Apache-2.0. Corpus: classical texts in the public domain (via Deb
 {info[rebuild_command]}
 ```
 
-Deterministic corpus, split, tokenizer and initialisation (seed {info[seed]}); the learning-rate
-schedule follows the wall clock, so the number of steps depends on the machine's speed.
+Deterministic corpus (for the same package versions), split, tokenizer and initialisation
+(seed {info[seed]}) and a fixed number of steps; `--max-minutes` only stops a run early on a
+machine much slower than planned, which the table above then says.
 """
 
 
@@ -857,8 +1069,20 @@ schedule follows the wall clock, so the number of steps depends on the machine's
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=35.0, help="pretraining wall-clock budget")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="optimiser steps")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=120.0,
+        help="safety stop: end pretraining early (keeping the best weights) after this long",
+    )
     parser.add_argument("--out", type=Path, default=Path("data/demo-model"), help="output folder")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads; on a shared machine one is faster than two fighting over cores",
+    )
     parser.add_argument("--lr", type=float, default=PEAK_LR, help="peak learning rate")
     parser.add_argument(
         "--corpus-dir",
@@ -866,16 +1090,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=PROJECT_CORPUS_DIR,
         help="folder with the project's everyday_*.txt and chat_general.jsonl",
     )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        help="also save the best weights so far here during pretraining (to try them early)",
+    )
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="only rewrite README.md from the folder's build_info.json",
+    )
     args = parser.parse_args(argv)
-    if args.minutes <= 0:
-        parser.error(f"--minutes must be positive, got {args.minutes}")
+    if args.steps <= 0 or args.max_minutes <= 0:
+        parser.error(
+            f"--steps and --max-minutes must be positive, got {args.steps}, {args.max_minutes}"
+        )
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    torch.set_num_threads(2)
+    if args.card_only:
+        write_model_card(args.out, json.loads((args.out / "build_info.json").read_text()))
+        return
+    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 
     corpus = assemble_corpus(args.corpus_dir)
@@ -888,13 +1127,36 @@ def main(argv: list[str] | None = None) -> None:
     for doc, ids in zip(corpus.train + corpus.heldout, train_ids + heldout_ids, strict=True):
         token_counts[doc.source] += len(ids)
     log.info("tokens: %d train, %d held out", sum(map(len, train_ids)), sum(map(len, heldout_ids)))
+    weighted_train = [
+        ids
+        for doc, ids in zip(corpus.train, train_ids, strict=True)
+        for _ in range(UPWEIGHT.get(doc.source, 1))
+    ]
+    heldout_sample = write_heldout_sample(args.out, corpus)
+    heldout_sets = {
+        "all": heldout_ids,
+        "modern_zh": [
+            ids
+            for d, ids in zip(corpus.heldout, heldout_ids, strict=True)
+            if d.source in MODERN_ZH_SOURCES
+        ],
+        "shipped_sample": encode_docs(tok, heldout_sample),
+    }
 
     model = build_model(tok)
     eos_id = tok.token_to_id(ENDOFTEXT)
-    result = pretrain(model, train_ids, heldout_ids, eos_id, args.minutes, args.lr)
+    on_best = (
+        (lambda m: save_checkpoint(m, args.out, args.checkpoint_dir))
+        if args.checkpoint_dir
+        else None
+    )
+    result = pretrain(
+        model, weighted_train, heldout_ids, eos_id, args.steps, args.lr, args.max_minutes, on_best
+    )
     size = save_model(model, tok, args.out)
-    heldout_nll, samples = verify_saved(args.out, heldout_ids)
+    heldout_nll, samples = verify_saved(args.out, heldout_sets)
     info = build_info(args, corpus, token_counts, tok, model, size, result, heldout_nll, samples)
+    write_build_info(args.out, info)
     write_model_card(args.out, info)
 
 

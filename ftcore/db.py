@@ -124,6 +124,21 @@ class Database:
                 )
         return self.schema_version()
 
+    def backup_to(self, path: str | Path) -> Path:
+        """Write a consistent copy of the whole database to `path` (a new file) with
+        SQLite's backup API: committed rows only, whatever other threads are writing."""
+        path = Path(path)
+        try:
+            target = sqlite3.connect(path)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"cannot create database copy {path}: {exc}") from exc
+        try:
+            with self._lock:
+                self._db.conn.backup(target)
+        finally:
+            target.close()
+        return path
+
     def close(self) -> None:
         with self._lock:
             self._db.conn.close()

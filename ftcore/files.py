@@ -130,8 +130,9 @@ def json_line(row: Mapping) -> str:
     return json.dumps(row, ensure_ascii=False) + "\n"
 
 
-def append_jsonl(path: str | Path, rows: Iterable[Mapping]) -> None:
-    """Append JSON objects as lines, in a single write, flushed when the call returns.
+def append_jsonl(path: str | Path, rows: Iterable[Mapping], *, fsync: bool = False) -> None:
+    """Append JSON objects as lines, in a single write, flushed when the call returns
+    (and with `fsync`, on the disk: a journal's promise outlives a power cut).
 
     A torn last line (a writer killed mid-line) is cut off first, so the new rows start
     on a line of their own instead of being glued onto half a row.
@@ -145,6 +146,9 @@ def append_jsonl(path: str | Path, rows: Iterable[Mapping]) -> None:
                 logger.warning("%s: dropping an incomplete last line (an interrupted write)", path)
                 file.truncate(_last_line_end(file, end))
         file.write(data)
+        if fsync:
+            file.flush()
+            os.fsync(file.fileno())
 
 
 def _last_line_end(file: IO[bytes], end: int) -> int:

@@ -27,7 +27,7 @@ def test_adapters_switch_outputs_and_base_is_restored(
     base_reply = reply(demo_chat_model, PROMPT, SETTINGS)
     first = demo_chat_model.attach(lora_adapter)
     second = demo_chat_model.attach(other_lora_adapter)
-    assert (first, second) == ("greetings_lora", "other_lora")
+    assert (first, second) == ("greetings-lora", "other-lora")
 
     first_logits = next_token_logits(demo_chat_model, first)
     second_logits = next_token_logits(demo_chat_model, second)
@@ -55,14 +55,14 @@ def test_same_folder_attaches_once_and_same_names_are_kept_apart(
 
     twin = shutil.copytree(lora_adapter, tmp_path / "x" / lora_adapter.name)
     assert demo_chat_model.attach(lora_adapter) == demo_chat_model.attach(lora_adapter)
-    assert demo_chat_model.attach(twin) == "greetings_lora_2"
+    assert demo_chat_model.attach(twin) == "greetings-lora-2"
 
 
 def test_unknown_adapter_name_suggests_the_close_one(demo_chat_model, lora_adapter):
     demo_chat_model.attach(lora_adapter)
     with (
-        pytest.raises(AdapterError, match="Did you mean 'greetings_lora'"),
-        demo_chat_model.using("greetings_lora2"),
+        pytest.raises(AdapterError, match="Did you mean 'greetings-lora'"),
+        demo_chat_model.using("greetings-lora2"),
     ):
         pass
 
@@ -90,3 +90,29 @@ def test_merged_model_matches_base_plus_adapter(demo_chat_model, lora_adapter, t
 def test_adapter_records_its_base_and_is_found_under_runs(lora_adapter):
     assert adapter_base_model(lora_adapter) == str(DEMO_MODEL_DIR)
     assert lora_adapter in find_adapters(lora_adapter.parent)
+
+
+def test_a_run_is_listed_once_however_many_weights_it_keeps(lora_adapter, tmp_path):
+    """A run folder publishes its chosen weights at its top and keeps best/ and last/:
+    one run, one entry. An adapter copied in elsewhere is listed as it is."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    run = shutil.copytree(lora_adapter, runs / "20261130-043254-lora-demo")
+    for kept in ("best", "last"):
+        shutil.copytree(lora_adapter, run / kept)
+    loose = shutil.copytree(lora_adapter, runs / "imported" / "best")
+    assert sorted(find_adapters(runs)) == [run, loose]
+
+
+def test_an_adapter_is_named_as_its_folder(demo_chat_model, lora_adapter, tmp_path):
+    """The name evaluations and chats show is the run's folder name, hyphens and all;
+    only a dot, which peft's adapter names cannot hold, is replaced."""
+    import shutil
+
+    run = shutil.copytree(lora_adapter, tmp_path / "20261130-043254-lora-demo")
+    dotted = shutil.copytree(lora_adapter, tmp_path / "lora.v2")
+    assert demo_chat_model.attach(run) == "20261130-043254-lora-demo"
+    assert demo_chat_model.attach(dotted) == "lora_v2"
+    tuned = reply(demo_chat_model, PROMPT, SETTINGS, adapter="20261130-043254-lora-demo")
+    assert tuned == reply(demo_chat_model, PROMPT, SETTINGS, adapter="lora_v2")

@@ -72,6 +72,8 @@ def test_a_bad_base_model_is_reported_not_crashed(app_server):
     from gradio_client.exceptions import AppError
 
     client = Client(app_server["url"], verbose=False)
+    log = app_server["home"] / "server.log"
+    start = log.stat().st_size
     with pytest.raises(AppError, match="does not exist"):
         client.predict(
             "你好",
@@ -87,3 +89,16 @@ def test_a_bad_base_model_is_reported_not_crashed(app_server):
             0,
             api_name="/chat",
         )
+    # A user's mistake is one line in the server's log, not a traceback.
+    written = log.read_bytes()[start:].decode("utf-8")
+    [line] = [line for line in written.splitlines() if "does not exist" in line]
+    assert line.startswith("INFO ftcore.ui.error_toasts: ChatHandlers.respond: ")
+    assert "Traceback" not in written
+
+
+def test_the_startup_banner_names_our_share_switch(app_server):
+    """Gradio's banner said to set `share=True` in `launch()`; users of app.py pass --share."""
+    log = (app_server["home"] / "server.log").read_text("utf-8")
+    assert f"* Running on local URL:  {app_server['url']}" in log
+    assert "* To create a public link, restart with --share." in log
+    assert "share=True" not in log

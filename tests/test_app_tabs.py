@@ -9,13 +9,17 @@ import pytest
 pytestmark = pytest.mark.slow
 
 GREETINGS = "Spring Festival greetings (alpaca, 460 rows)"
-DEFAULT_RULES = ["control_chars", "html", "whitespace"]
+DEFAULT_RULES = ["html", "control_chars", "emails", "urls", "whitespace"]
 
 
 def prepare(client, files=None, samples=(), **changes):
     values = {
         "files": files or [],
         "samples": list(samples),
+        "hub": "",
+        "hub_split": "train",
+        "info_path": "",
+        "info_entry": None,
         "name": "",
         "tokenizer": "demo",
         "fmt": "auto",
@@ -124,8 +128,9 @@ def test_train_tab_estimates_shows_config_and_runs_a_job(client, greetings_versi
     assert "max_steps: 4" in config_yaml.splitlines()
     # Every setting has a flag: the command reproduces the run without a config file.
     assert command == shlex.join(
-        ["ftcore", "train", "--base", "demo", "--data", data, "--lora-dropout", "0.0"]
-        + ["--epochs", "1", "--max-steps", "4", "--lr", "0.001", "--max-length", "128"]
+        ["ftcore", "train", "--base", "demo", "--data", data, "--lora-rank", "8"]
+        + ["--lora-alpha", "16", "--epochs", "1", "--max-steps", "4", "--lr", "0.001"]
+        + ["--batch-size", "4", "--max-length", "128"]
         + ["--seed", "1", "--eval-every", "2", "--save-every", "2"]
         + ["--home", str(app_server["home"])]
     )
@@ -141,9 +146,11 @@ def test_train_tab_estimates_shows_config_and_runs_a_job(client, greetings_versi
 
 
 def test_data_tab_previews_rows_as_written_and_as_imported(client):
-    info, table = client.predict([], [GREETINGS], "auto", "", api_name="/data_preview")
+    info, table = client.predict(
+        [], [GREETINGS], "", "train", "", None, "auto", "", api_name="/data_preview"
+    )
     assert "JSONL · encoding utf-8 · format **alpaca**" in info
-    assert table["headers"] == ["line", "as written", "status", "as imported", "labels", "problem"]
+    assert table["headers"] == ["line", "status", "problem", "as imported", "labels", "as written"]
     first = dict(zip(table["headers"], table["data"][0], strict=True))
     assert first["line"] == 1 and first["status"] == "ok"
     assert first["as written"].startswith('{"id": "greet-0001"')

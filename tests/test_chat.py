@@ -37,7 +37,7 @@ def test_side_by_side_answers_with_base_and_adapter(db, lora_adapter):
     chat_model = cache.get("demo")
     prompt = [{"role": "user", "content": "给老师写祝福"}]
     expected_base = reply(chat_model, prompt, SETTINGS)
-    expected_tuned = reply(chat_model, prompt, SETTINGS, adapter="greetings_lora")
+    expected_tuned = reply(chat_model, prompt, SETTINGS, adapter="greetings-lora")
     assert conversation.sides[BASE_SIDE][-1]["content"] == expected_base
     assert conversation.sides[TUNED_SIDE][-1]["content"] == expected_tuned
     assert expected_base != expected_tuned

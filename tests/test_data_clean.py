@@ -1,13 +1,18 @@
 """Cleaning: NFC that keeps Chinese punctuation, each rule's effect and its count."""
 
+import json
 import unicodedata
+from dataclasses import fields
 
 import pytest
 
 from ftcore.data.clean import Cleaner, CleaningSettings, normalise_text
+from ftcore.data.prepare import prepare_dataset
+from ftcore.data.settings import PrepareSettings
+from ftcore.data.versions import load_rejects, load_split
 from ftcore.errors import ConfigError
 
-ALL_OFF = CleaningSettings(html=False, control_chars=False, whitespace=False)
+ALL_OFF = CleaningSettings(**{f.name: False for f in fields(CleaningSettings)})
 
 
 def clean(text, **rules):
@@ -79,7 +84,7 @@ def test_masking_an_email_comes_before_removing_it():
 
 
 def test_report_counts_rows_once_per_rule_and_all_matches():
-    cleaner = Cleaner(CleaningSettings(urls=True))
+    cleaner = Cleaner(CleaningSettings(emails=False))
     conversation = [
         {"role": "user", "content": "看 http://a.cn 和 http://b.cn"},
         {"role": "assistant", "content": "好的 http://c.cn"},
@@ -92,10 +97,134 @@ def test_report_counts_rows_once_per_rule_and_all_matches():
     assert report["emails"] == {"enabled": False, "rows": 0, "matches": 0}
 
 
-def test_defaults_never_delete_words_only_markup():
+def test_defaults_remove_html_urls_and_emails_as_the_guides_teach():
     defaults = CleaningSettings()
-    assert (defaults.html, defaults.control_chars, defaults.whitespace) == (True, True, True)
-    assert not any((defaults.urls, defaults.emails, defaults.mask_emails, defaults.mask_phones))
+    on = [f.name for f in fields(defaults) if getattr(defaults, f.name)]
+    assert on == ["html", "control_chars", "emails", "urls", "whitespace"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "counts"),
+    [
+        (  # a link written straight into Chinese: the Chinese on both sides stays
+            "详情请见https://example.com/a?b=1了解更多，<b>祝您</b>新春快乐！",
+            "详情请见了解更多，祝您新春快乐！",
+            {"urls": 1, "html": 2},
+        ),
+        (
+            "Write to wish@example.com or see <a href='x'>www.example.org/faq</a>.",
+            "Write to or see .",
+            {"emails": 1, "html": 2, "urls": 1, "whitespace": 1},
+        ),
+        (  # mixed: an address between hanzi, a link before a full-width comma
+            "联系我lihua@mail.example.cn或访问http://a.cn/x，Happy New Year!",
+            "联系我或访问，Happy New Year!",
+            {"emails": 1, "urls": 1},
+        ),
+        ("没有链接也没有标签。", "没有链接也没有标签。", {}),
+    ],
+)
+def test_the_default_rules_on_chinese_english_and_mixed_text(text, expected, counts):
+    cleaner = Cleaner()
+    [message] = cleaner.clean_messages([{"role": "user", "content": text}])
+    assert message["content"] == expected
+    changed = {name: c.matches for name, c in cleaner.report.counts.items() if c.matches}
+    assert changed == counts
+
+
+@pytest.mark.parametrize("rule", ["html", "urls", "emails"])
+def test_each_default_rule_switches_off_on_its_own(rule):
+    text = "<i>见</i> https://a.cn 或 a@b.cn"
+    cleaner = Cleaner(CleaningSettings().with_rules(off=[rule]))
+    [message] = cleaner.clean_messages([{"role": "user", "content": text}])
+    kept = {"html": "<i>见</i> 或", "urls": "见 https://a.cn 或", "emails": "见 或 a@b.cn"}
+    assert message["content"] == kept[rule]
+    assert cleaner.report.to_json()[rule] == {"enabled": False, "rows": 0, "matches": 0}
+
+
+def quality(reply, prompt="写一句春节祝福"):
+    """The low-quality filter on one exchange: None, or (field, reason)."""
+    cleaner = Cleaner(CleaningSettings(low_quality=True))
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+    try:
+        cleaner.check_quality(messages, ["instruction", "output"])
+    except Exception as problem:  # RowProblem, checked by the caller's assertions
+        return problem.code, problem.field, problem.reason
+    return None
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("新年快乐", None),  # four hanzi are enough
+        ("好", "the reply is 1 characters long without spaces, under 4"),
+        ("O K", "the reply is 2 characters long without spaces, under 4"),
+        ("新年年年年年年年年好", "'年' 8 times in a row"),
+        ("Sooooooo happy", "'o' 7 times in a row"),
+        ("哈哈哈哈哈 and 1000000 yuan", None),  # five is not six; digits are numbers
+        ("新年快乐\ufffd", "U+FFFD, the mark of bytes lost when the text was decoded"),
+        # 新年快乐 as GBK bytes read as Latin-1, and as UTF-8 bytes read as Windows-1252
+        ("祝你ÐÂÄê¿ìÀÖ", "mojibake 'ÐÂÄê¿ìÀÖ': text decoded with the wrong encoding"),
+        ("祝你æ–°å¹´快乐", "mojibake 'æ–°å¹´': text decoded with the wrong encoding"),
+        ("Größe, café, naïve, ¿Qué?", None),  # real Latin-1 letters in real words
+    ],
+)
+def test_the_low_quality_filter_names_what_is_wrong(reply, expected):
+    assert "新年快乐".encode("gbk").decode("latin-1") == "ÐÂÄê¿ìÀÖ"
+    found = quality(reply)
+    if expected is not None:
+        expected = ("low_quality", "output", f"low quality: {expected}")
+    assert found == expected
+
+
+def test_a_short_prompt_is_not_low_quality_and_every_problem_is_listed():
+    assert quality("新春快乐，万事如意", prompt="hi") is None
+    _, field, reason = quality("年年年年年年", prompt="\ufffd")
+    assert field == "instruction"
+    assert reason == (
+        "low quality: U+FFFD, the mark of bytes lost when the text was decoded; "
+        "output: '年' 6 times in a row"
+    )
+
+
+def test_prepare_counts_each_rule_and_rejects_low_quality_rows_with_their_line(tmp_path):
+    rows = [
+        {"instruction": "给老师写祝福", "output": "祝老师新春快乐！详见https://a.cn"},
+        {"instruction": "Email <b>me</b>", "output": "Happy New Year, write to a@b.cn"},
+        {"instruction": "给同事写祝福", "output": "好"},
+        {"instruction": "给朋友写祝福", "output": "新年年年年年年年年年"},
+        {"instruction": "给外婆写祝福", "output": "祝外婆ÐÂÄê¿ìÀÖ"},
+        {"instruction": "给爸爸写祝福", "output": "祝爸爸身体健康，万事如意"},
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    settings = PrepareSettings(cleaning=CleaningSettings(low_quality=True), near_dup=None)
+    result = prepare_dataset([path], tmp_path / "v", settings)
+    counts = {k: v for k, v in result.manifest["cleaning"].items() if v["rows"]}
+    assert counts == {
+        "html": {"enabled": True, "rows": 1, "matches": 2},
+        "emails": {"enabled": True, "rows": 1, "matches": 1},
+        "urls": {"enabled": True, "rows": 1, "matches": 1},
+        "whitespace": {"enabled": True, "rows": 1, "matches": 1},  # "write to " lost its end
+        "too_short": {"enabled": True, "rows": 1, "matches": 1},
+        "repeated_chars": {"enabled": True, "rows": 1, "matches": 1},
+        "mojibake": {"enabled": True, "rows": 1, "matches": 1},
+    }
+    assert result.manifest["rejects_by_reason"] == {"low_quality": 3}
+    assert [(r.line, r.field) for r in load_rejects(result.path)] == [
+        (3, "output"),
+        (4, "output"),
+        (5, "output"),
+    ]
+    assert (result.counts["valid"], result.counts["cleaned"], result.counts["kept"]) == (6, 3, 3)
+    kept = sorted(
+        m["content"]
+        for split in ("train", "val", "test")
+        for r in load_split(result.path, split, allow_test=True)
+        for m in r.messages
+    )
+    assert "Happy New Year, write to" in kept and "祝老师新春快乐！详见" in kept
+    assert "rows changed by cleaning: html 1, emails 1, urls 1, whitespace 1" in result.summary()
 
 
 def test_rules_are_switched_by_name_with_a_did_you_mean():

@@ -240,7 +240,6 @@ def test_dataset_info_openai_style_tags():
 @pytest.mark.parametrize(
     ("name", "error", "message"),
     [
-        ("hub_only", DataError, "no local file_name"),
         ("greet_q", ConfigError, "Did you mean 'greet_qa'?"),
         (None, ConfigError, "greet_qa, greet_chats, hub_only"),
     ],

@@ -15,6 +15,7 @@ from ftcore.data.records import (
     BROKEN_JSON,
     EMPTY_AFTER_CLEANING,
     EMPTY_FIELD,
+    LOW_QUALITY,
     MISSING_FIELD,
     NOT_AN_OBJECT,
     REASONS,
@@ -85,6 +86,7 @@ def test_reject_messages_read_well():
 def test_every_reason_has_a_description():
     codes = {BAD_CSV_ROW, BAD_ENCODING, BROKEN_JSON, EMPTY_AFTER_CLEANING, EMPTY_FIELD}
     codes |= {MISSING_FIELD, NOT_AN_OBJECT, ROLE_ORDER, TOO_LONG, UNKNOWN_ROLE, WRONG_TYPE}
+    codes |= {LOW_QUALITY}
     assert set(REASONS) == codes
 
 

@@ -47,3 +47,75 @@ def test_each_bar_is_the_paired_delta_with_its_interval_and_evidence_colour():
 def test_without_comparisons_the_chart_says_what_to_do():
     (axis,) = delta_figure([]).axes
     assert "Evaluate an adapter" in axis.texts[0].get_text()
+
+
+def assessment(nll, excess, rouge):
+    """What gap_figure reads of an assessment: two NLL gaps and one generation gap."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        nll_gap=SimpleNamespace(value=nll, ci=(nll - 0.1, nll + 0.1)),
+        excess_gap=SimpleNamespace(value=excess, ci=None),
+        generation_gaps={"rougeL": SimpleNamespace(value=rouge, ci_low=None, ci_high=None)},
+    )
+
+
+def window_extent(artist, figure):
+    figure.canvas.draw()
+    return artist.get_window_extent(figure.canvas.get_renderer())
+
+
+def test_the_gaps_chart_keeps_its_legend_off_the_bars_and_its_order():
+    from ftcore.ui.eval_views import GAP_TITLE, gap_figure
+
+    figure = gap_figure({"run-a": assessment(0.3, 0.05, 0.02), "run-b": assessment(0.1, 0, 0.01)})
+    (axis,) = figure.axes
+    legend = axis.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["run-a", "run-b"]
+    # The legend sits right of the plotting area: it covers no bar.
+    assert window_extent(legend, figure).x0 >= window_extent(axis, figure).x1
+    labels = [label.get_text() for label in axis.get_yticklabels()]
+    assert (
+        labels
+        == [  # top to bottom as in the verdict: NLL first
+            "NLL (held-out − train)",
+            "NLL gap beyond the base's",
+            "rougeL (train − held-out)",
+        ][::-1]
+    )
+    widths = sorted(round(bar.get_width(), 3) for bar in axis.patches)
+    assert widths == [0.0, 0.01, 0.02, 0.05, 0.1, 0.3]
+    assert figure.get_suptitle() == GAP_TITLE
+
+
+def test_one_model_needs_no_legend_and_is_named_in_the_title():
+    from ftcore.ui.eval_views import GAP_TITLE, gap_figure
+
+    figure = gap_figure({"20261130-043254-lora-demo": assessment(0.3, 0.05, 0.02)})
+    assert figure.axes[0].get_legend() is None
+    assert figure.get_suptitle() == f"{GAP_TITLE} · 20261130-043254-lora-demo"
+
+
+def test_the_training_curves_legend_is_under_the_loss_chart():
+    from ftcore.ui.train_views import curves_figure
+
+    progress = [
+        {"kind": "val", "step": 0, "val_loss": 7.6},
+        *({"kind": "train", "step": s, "train_loss": 8 - s, "grad_norm": 1, "lr": 2e-4}
+          for s in (1, 2, 3)),
+        {"kind": "val", "step": 3, "val_loss": 5.2},
+    ]  # fmt: skip
+    figure = curves_figure(progress, "Training curves")
+    loss = figure.axes[0]
+    assert window_extent(loss.get_legend(), figure).y1 <= window_extent(loss, figure).y0
+    assert [tick for tick in loss.get_xticks() if 0 <= tick <= 3] == [0, 1, 2, 3]
+    assert figure.get_suptitle() == "Training curves"
+
+
+def test_empty_tables_show_their_own_headers():
+    """An empty Dataframe without columns shows "1 2 3" as its headers."""
+    from ftcore.ui.eval_views import exam_table, per_example_table, scores_table
+
+    assert list(exam_table({}).columns)[:2] == ["model", "part"]
+    assert list(per_example_table([]).columns) == ["split", "id", "prompt", "reference"]
+    assert list(scores_table({}).columns)[:3] == ["model", "split", "metric"]

@@ -67,9 +67,9 @@ def test_outputs_and_scores_shape(evaluation, dataset_dir):
     } <= names
     scores = json.loads((result.out_dir / "scores.json").read_text("utf-8"))
     # Adapters are named by folder, made safe for peft ("-" becomes "_").
-    assert set(scores) == {"base", "greetings_lora"}
+    assert set(scores) == {"base", "greetings-lora"}
     assert set(scores["base"]) == {"train", "val", "probe"}
-    val = scores["greetings_lora"]["val"]
+    val = scores["greetings-lora"]["val"]
     assert val["bleu"]["n"] == 4 and "rougeL" in val and "chrf" in val
     ppl = val["perplexity"]
     assert ppl["value"] == pytest.approx(math.exp(ppl["nll_sum"] / ppl["n_tokens"]))
@@ -116,7 +116,7 @@ def test_database_holds_pairs_for_ab_rating(evaluation):
     listed = list_evaluations(database)
     assert [e["id"] for e in listed] == [result.evaluation_id]
     assert listed[0]["scores"]["base"]["val"]["perplexity"]["value"] > 1
-    pairs = prediction_pairs(database, result.evaluation_id, "val", "base", "greetings_lora")
+    pairs = prediction_pairs(database, result.evaluation_id, "val", "base", "greetings-lora")
     assert len(pairs) == 4
     per_example = jsonl(result.out_dir / "per_example.jsonl")
     expected = {
@@ -159,8 +159,8 @@ def test_rerun_into_fresh_folder_gives_identical_scores(evaluation, dataset_dir,
         bootstrap=0,
     )
     assert (
-        other.scores["greetings_lora"]["val"]["bleu"]["value"]
-        == (first["greetings_lora"]["val"]["bleu"]["value"])
+        other.scores["greetings-lora"]["val"]["bleu"]["value"]
+        == (first["greetings-lora"]["val"]["bleu"]["value"])
     )
     assert other.scores["base"]["val"]["perplexity"]["value"] == pytest.approx(
         first["base"]["val"]["perplexity"]["value"], rel=1e-6
@@ -237,11 +237,11 @@ def test_cli_prints_the_verdict_of_each_adapter(dataset_dir, tmp_path, capsys, l
     assert code == 0
     verdicts = json.loads((tmp_path / "cli" / "overfit.json").read_text("utf-8"))
     # A threshold given on the command line is the one the verdict used and records.
-    assert verdicts["greetings_lora"]["verdict"]["settings"]["max_nll_gap"] == 0.35
-    label = verdicts["greetings_lora"]["verdict"]["label"]
+    assert verdicts["greetings-lora"]["verdict"]["settings"]["max_nll_gap"] == 0.35
+    label = verdicts["greetings-lora"]["verdict"]["label"]
     assert label == "inconclusive"  # 4 examples a split are too few to call it
-    assert f"greetings_lora: {label}" in out
-    assert "exam, generalisation: " in out
+    assert f"greetings-lora: {label}" in out
+    assert "\n  - generalisation: " in out  # an exam line, under the exam's heading
 
 
 def test_resuming_into_a_folder_made_with_other_decoding_is_refused(dataset_dir, tmp_path):
@@ -529,14 +529,14 @@ def test_multi_turn_perplexity_scores_the_turn_the_generation_metrics_score(
 def test_comparisons_pair_each_adapter_with_the_base(evaluation):
     result, _, _ = evaluation
     rows = json.loads((result.out_dir / "comparisons.json").read_text("utf-8"))
-    assert {(r["baseline"], r["model"]) for r in rows} == {("base", "greetings_lora")}
+    assert {(r["baseline"], r["model"]) for r in rows} == {("base", "greetings-lora")}
     assert {r["split"] for r in rows} == {"train", "val", "probe"}
     fields = {"baseline", "model", "split", "metric", "delta", "ci_low", "ci_high", "n"}
     assert all(set(row) == fields | {"p_value", "method"} for row in rows)
     scores = result.scores
     for row in rows:
         if row["metric"] in ("bleu", "chrf", "rougeL", "exact_match"):
-            tuned = scores["greetings_lora"][row["split"]][row["metric"]]["value"]
+            tuned = scores["greetings-lora"][row["split"]][row["metric"]]["value"]
             base = scores["base"][row["split"]][row["metric"]]["value"]
             assert row["delta"] == pytest.approx(tuned - base)
             assert row["n"] == 4

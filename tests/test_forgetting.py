@@ -18,7 +18,8 @@ def test_twenty_percent_perplexity_increase_is_forgetting():
     (check,) = result.checks
     assert check.relative_change == pytest.approx(0.2)
     assert check.reason == (
-        "Probe perplexity went from 10.00 to 12.00 (+20.0%), above the 10% allowed increase."
+        "Probe perplexity rose from 10.00 to 12.00 (+20.0%): worse by more than the 10% allowed "
+        "increase."
     )
 
 
@@ -28,7 +29,8 @@ def test_three_percent_perplexity_increase_is_not():
     )
     assert not result.forgot and result.regressions == []
     assert result.reasons == [
-        "Probe perplexity went from 10.00 to 10.30 (+3.0%), within the 10% allowed increase."
+        "Probe perplexity rose from 10.00 to 10.30 (+3.0%): worse, but within the 10% allowed "
+        "increase."
     ]
 
 
@@ -42,7 +44,10 @@ def test_metric_drop_with_per_example_values_outside_noise():
     )
     (check,) = result.checks
     assert check.regressed and check.delta_ci[1] < 0
-    assert check.reason.startswith("rougeL went from 0.650 to 0.450 (-30.8%): a drop beyond 5%")
+    assert check.reason.startswith(
+        "rougeL fell from 0.650 to 0.450 (-30.8%): worse by more than the 5% allowed decline "
+        "(paired 95% CI of the change -0.2"
+    )
 
 
 def test_metric_drop_inside_noise_is_not_flagged():
@@ -67,7 +72,10 @@ def test_without_per_example_values_the_two_cis_must_not_overlap(tuned_ci, regre
 
 def test_small_drop_and_missing_interval():
     small = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 29.0}}, seed=0)  # −3.3%
-    assert not small.forgot and "within the 5% allowed drop" in small.reasons[0]
+    assert not small.forgot
+    assert small.reasons == [
+        "bleu fell from 30.000 to 29.000 (-3.3%): worse, but within the 5% allowed decline."
+    ]
     big = forgetting_check({"bleu": {"value": 30.0}}, {"bleu": {"value": 20.0}}, seed=0)
     assert big.forgot and "no interval to check it against" in big.reasons[0]
 
@@ -118,9 +126,10 @@ def test_three_part_exam():
     assert in_domain.delta == pytest.approx(0.2) and in_domain.tuned_ci == (0.45, 0.55)
     assert in_domain.base_perplexity == pytest.approx(math.exp(2.0))
     assert in_domain.tuned_perplexity == pytest.approx(math.e)
-    assert in_domain.reason == (
-        "in-domain: better. rougeL 0.300 → 0.500 (delta +0.200, 95% CI +0.100 to +0.300)."
-    )
+    # The reason gives the numbers only: part and verdict are fields of their own, and
+    # the sentence puts the three together once.
+    assert in_domain.reason == "rougeL 0.300 → 0.500 (delta +0.200, 95% CI +0.100 to +0.300)."
+    assert in_domain.sentence == "in-domain: better. " + in_domain.reason
     assert general.reason.endswith("the interval includes 0.")
     assert ability.delta_ci[1] < 0 and ability.base_nll is None
 

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ftcore"
-FOUNDATION = ("errors", "workspace", "db", "migrations", "files", "progress", "chat_format", "nll")
+FOUNDATION = (
+    "errors", "workspace", "db", "migrations", "files", "progress", "chat_format", "nll",
+    "text_table",
+)  # fmt: skip
 LAYERS = {
     **dict.fromkeys(FOUNDATION, 0),
     "stats": 1,
@@ -28,6 +31,7 @@ LAYERS = {
     "rating": 5,
     "cli": 6,
     "ui": 6,
+    "deploy": 6,  # a Space folder and its session bundles: over rating, for cli and ui
 }
 
 

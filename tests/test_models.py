@@ -98,7 +98,7 @@ def test_folder_without_config_is_refused(tmp_path):
 def test_unreachable_hub_id_gives_a_clear_error():
     from ftcore.runtime.models import load_model
 
-    with pytest.raises(ModelNotFoundError, match="HF_HUB_OFFLINE=1 is set"):
+    with pytest.raises(ModelNotFoundError, match="HF_HUB_OFFLINE is set and it is not in the"):
         load_model("ftstudio-tests/no-such-model", device="cpu")
 
 

@@ -274,8 +274,8 @@ def test_overfit_numbers_give_overfitting_with_reasons():
     )
     assert verdict.label == "overfitting"
     assert verdict.reasons[:2] == [
-        "Held-out NLL is 0.84 higher than train NLL (95% CI 0.61 to 1.07): "
-        "the model fits its training data much better than new data.",
+        "Held-out NLL is 0.84 higher than train NLL (95% CI 0.61 to 1.07): a gap beyond the "
+        "0.20 nats allowed; the model fits its training data much better than new data.",
         "Val loss bottomed out at step 120 (2.00) and rose 9% by step 300.",
     ]
     assert "12.0% of held-out outputs copy a training target" in verdict.reasons[2]
@@ -308,12 +308,75 @@ def test_sensible_numbers_are_healthy():
     verdict = overfit_verdict(_evidence())
     assert verdict.label == "healthy"
     assert verdict.reasons[0] == (
-        "Held-out NLL is 0.05 higher than train NLL (95% CI -0.02 to 0.12): "
-        "within 0.20 nats, so new data fits about as well as train."
+        "Held-out NLL is 0.05 higher than train NLL (95% CI -0.02 to 0.12): a gap within the "
+        "0.20 nats allowed, so new data fits about as well as train."
     )
     assert verdict.reasons[-1] == (
         "Fine-tuned held-out NLL is 1.90 against the base model's 2.50: 0.60 nats better than "
         "the base."
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"nll_gap": -0.04, "nll_gap_ci": (-0.10, 0.02)},
+         "Held-out NLL is 0.04 lower than train NLL (95% CI -0.10 to 0.02): no gap, and the "
+         "interval stays within the 0.20 nats allowed, so new data fits at least as well as "
+         "train."),
+        ({"nll_gap": 0.15, "nll_gap_ci": (0.05, 0.30)},
+         "Held-out NLL is 0.15 higher than train NLL (95% CI 0.05 to 0.30): the interval "
+         "straddles the 0.20 nats allowed; more examples would decide."),
+        ({"nll_gap": 0.25, "nll_gap_ci": (0.2, 0.3), "base_nll_gap": 0.10, "excess_gap": 0.15,
+          "excess_gap_ci": (0.10, 0.19)},
+         "Held-out NLL is 0.25 higher than train NLL for the fine-tune and 0.10 higher for the "
+         "base model, so the fine-tune added 0.15 nats of gap (95% CI 0.10 to 0.19): an added "
+         "gap within the 0.20 nats allowed, so new data fits about as well as train."),
+        ({"nll_gap": 0.05, "nll_gap_ci": (0.0, 0.1), "base_nll_gap": 0.15, "excess_gap": -0.10,
+          "excess_gap_ci": (-0.15, -0.05)},
+         "Held-out NLL is 0.05 higher than train NLL for the fine-tune and 0.15 higher for the "
+         "base model, so the fine-tune took 0.10 nats off the gap (95% CI -0.15 to -0.05): no "
+         "added gap, and the interval stays within the 0.20 nats allowed, so new data fits at "
+         "least as well as train."),
+    ],
+)  # fmt: skip
+def test_gap_wording_tells_no_gap_within_and_beyond_apart(changes, expected):
+    """Issue 13: a shrinking or negative gap was "within 0.20 nats", like a real one."""
+    assert overfit_verdict(_evidence(**changes)).reasons[0] == expected
+
+
+@pytest.mark.parametrize(
+    "tuned_nll, expected",
+    [
+        (2.6, "Fine-tuned held-out NLL is 2.60 against the base model's 2.50: 0.10 nats worse "
+              "than the base; a clear gain is at least 0.05 nats with its interval above 0."),
+        (2.48, "Fine-tuned held-out NLL is 2.48 against the base model's 2.50: not clearly better "
+               "than the base (gain 0.02 nats); a clear gain is at least 0.05 nats with its "
+               "interval above 0."),
+        (2.3, "Fine-tuned held-out NLL is 2.30 against the base model's 2.50: 0.20 nats better "
+              "than the base."),
+    ],
+)  # fmt: skip
+def test_base_gain_wording_tells_worse_unclear_and_better_apart(tuned_nll, expected):
+    verdict = overfit_verdict(_evidence(tuned_heldout_nll=tuned_nll))
+    assert verdict.reasons[-1 if tuned_nll == 2.3 else -2] == expected
+
+
+@pytest.mark.parametrize(
+    "rate, baseline, expected",
+    [
+        (0.02, 0.04, "no more copying than the references themselves."),
+        (0.06, 0.04, "2.0% more, below the 5% that counts as memorising."),
+        (0.12, 0.04, "8.0% more, at or above the 5% that counts as memorising."),
+    ],
+)
+def test_memorisation_wording_tells_none_below_and_above_apart(rate, baseline, expected):
+    verdict = overfit_verdict(_evidence(memorisation_rate=rate, memorisation_baseline=baseline))
+    (reason,) = [r for r in verdict.reasons if "copy a training target" in r]
+    assert reason == (
+        f"{rate:.1%} of held-out outputs copy a training target verbatim or nearly (outputs "
+        f"equal to their own reference not counted), against {baseline:.1%} of held-out "
+        f"references: {expected}"
     )
 
 

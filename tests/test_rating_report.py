@@ -104,3 +104,52 @@ def test_rate_report_command_writes_the_folder(workspace, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} >= {
         "votes.csv", "models.csv", "raters.csv", "items.csv", "report.json"
     }  # fmt: skip
+
+
+def test_excluding_failing_raters_drops_the_too_fast_one(session):
+    database, info = session
+    report = build_report(database, info.session_id, n_resamples=50, exclude_failing=True)
+    (fast,) = [r["rater_id"] for r in report["raters"] if r["fails"]]
+    assert report["excluded_failing"] == report["excluded_raters"] == [fast]
+    assert (report["n_votes"], report["n_raters"], report["excluded"]["rater"]) == (6, 2, 3)
+    pair = _pair(report)
+    assert (pair["model_a"], pair["wins_a"], pair["wins_b"], pair["ties"]) == (MODELS[0], 3, 0, 3)
+    kept = build_report(database, info.session_id, n_resamples=50)
+    assert kept["excluded_failing"] == [] and kept["n_votes"] == 9
+
+
+def _report_command(workspace, session_id, out, *options) -> list[str]:
+    home = ["--home", str(workspace.root)]
+    return ["rate", "report", session_id, "--out", str(out), *home, *options]
+
+
+def test_rate_report_options_print_counts_and_change_the_files(
+    session, workspace, tmp_path, capsys
+):
+    database, info = session
+    raters = build_report(database, info.session_id, n_resamples=20)["raters"]
+    names = {rater["rater_name"]: rater["rater_id"] for rater in raters}
+    assert main(_report_command(workspace, info.session_id, tmp_path / "all")) == 0
+    assert "votes: 9 of 9 compared (3 raters); left out: none" in capsys.readouterr().out
+
+    out = tmp_path / "flagged"
+    assert main(_report_command(workspace, info.session_id, out, "--exclude-flagged")) == 0
+    assert "votes: 6 of 9 compared (2 raters); left out: flag 3" in capsys.readouterr().out
+    assert json.loads((out / "report.json").read_text("utf-8"))["excluded"]["flag"] == 3
+
+    # Raters by name or id, repeated; r1 (ALPHA every time) and r3 (BETA) out leaves r2's ties.
+    out = tmp_path / "raters"
+    options = ["--exclude-rater", "r1", "--exclude-rater", names["r3"]]
+    assert main(_report_command(workspace, info.session_id, out, *options)) == 0
+    printed = capsys.readouterr().out
+    assert "votes: 3 of 9 compared (1 raters); left out: rater 6" in printed
+    assert f"excluded raters: {', '.join(sorted([names['r1'], names['r3']]))}" in printed
+    (pair,) = json.loads((out / "report.json").read_text("utf-8"))["pairs"]
+    assert (pair["wins_a"], pair["wins_b"], pair["ties"], pair["win_rate_a"]) == (0, 0, 3, 0.5)
+
+    out = tmp_path / "failing"
+    assert main(_report_command(workspace, info.session_id, out, "--exclude-failing")) == 0
+    assert f"(failing checks: {names['r3']})" in capsys.readouterr().out
+
+    assert main(_report_command(workspace, info.session_id, out, "--exclude-rater", "r4")) == 1
+    assert "exclude_rater='r4' is not allowed" in capsys.readouterr().err

@@ -94,7 +94,9 @@ def test_yaml_round_trip_and_overrides(tmp_path):
 
 
 def test_command_line_uses_flags_when_they_say_everything():
-    config = TrainConfig(data="ds v1", out="runs/a", method="qlora", max_steps=100, seed=3)
+    config = preset_config(
+        "demo", data="ds v1", out="runs/a", method="qlora", max_steps=100, seed=3
+    )
     assert command_line(config) == (
         "ftcore train --base demo --data 'ds v1' --out runs/a --method qlora "
         "--max-steps 100 --seed 3"
@@ -170,7 +172,9 @@ def test_every_setting_has_help_and_a_flag_that_sets_it(capsys):
     assert "--packing" in command_line(packed) and "--no-group-by-length" not in command_line(
         packed
     )
-    assert parsed_config("ftcore train --packing --no-packing --data d") == TrainConfig(data="d")
+    assert parsed_config("ftcore train --packing --no-packing --data d") == preset_config(
+        "demo", data="d"
+    )
 
 
 def test_config_yaml_comments_each_setting_with_its_help():
@@ -246,6 +250,6 @@ def test_warmup_then_cosine_decay_by_hand():
 
 
 def test_presets_and_unknown_preset():
-    assert set(PRESETS) == {"starter", "low-memory"}
+    assert set(PRESETS) == {"starter", "low-memory", "demo"}
     with pytest.raises(ConfigError, match="preset='starer'.*Did you mean 'starter'"):
         preset_config("starer")

@@ -1,5 +1,7 @@
 """Memory estimate: model shapes and every part of the estimate, computed by hand."""
 
+from pathlib import Path
+
 import pytest
 from transformers import Qwen2Config
 
@@ -136,3 +138,111 @@ def test_out_of_memory_advice_is_concrete():
         "start a new run with batch_size=4 with grad_accum=4 (same effective batch), or "
         "gradient_checkpointing=true, or method=qlora"
     )
+
+
+# ---- issue 13: `ftcore memory` offline and on a terminal ---------------------------------
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """An empty Hugging Face cache in tmp_path, online, and a Hub that must never be
+    retried: huggingface_hub sleeps between retries, so a sleep fails the test."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_retry(seconds):
+        raise AssertionError(f"slept {seconds} s: the Hub was retried")
+
+    monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", no_retry)
+    return constants
+
+
+def cache_model(hub, repo_id: str) -> None:
+    """Put the demo model's config.json in the cache as `repo_id`'s, as a download would."""
+    from ftcore.runtime.models import DEMO_MODEL_DIR
+
+    repo = Path(hub.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    config = (DEMO_MODEL_DIR / "config.json").read_bytes()
+    (repo / "snapshots" / "0123abcd" / "config.json").write_bytes(config)
+
+
+def test_offline_hub_id_fails_at_once_in_one_line(hub, monkeypatch, capsys):
+    from ftcore.cli import main
+
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    assert main(["memory", "--base", "nobody/missing"]) == 1
+    assert capsys.readouterr().err == (
+        "ftcore memory: error: cannot load 'nobody/missing': HF_HUB_OFFLINE is set and it is "
+        f"not in the local Hugging Face cache ({hub.HF_HUB_CACHE}); download it once while "
+        "online, or give a model folder\n"
+    )
+
+
+def test_unreachable_hub_fails_at_once_in_one_line(hub, monkeypatch, capsys):
+    from ftcore.cli import main
+
+    monkeypatch.setattr(hub, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    assert main(["memory", "--base", "nobody/missing"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "ftcore memory: error: cannot load 'nobody/missing': cannot reach http://127.0.0.1:9 ("
+    )
+    assert err.count("\n") == 1 and "not in the local Hugging Face cache" in err
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_cached_hub_model_is_estimated_without_the_hub(hub, monkeypatch, capsys, offline):
+    from ftcore.cli import main
+
+    cache_model(hub, "someone/cached")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", offline)
+    monkeypatch.setattr(hub, "ENDPOINT", "http://127.0.0.1:9")
+    assert main(["memory", "--base", "someone/cached"]) == 0
+    cached = capsys.readouterr().out
+    assert main(["memory", "--base", "demo"]) == 0
+    assert cached == capsys.readouterr().out  # the same config, so the same estimate
+
+
+def test_memory_prints_a_plain_table_and_markdown_only_when_asked(capsys):
+    from ftcore.cli import main
+
+    config = TrainConfig(base="demo", batch_size=64, max_length=4096)
+    estimate = estimate_for_config(config, target_gb=12)
+    assert main(["memory", "--base", "demo", "--batch-size", "64", "--max-length", "4096",
+                 "--target-gb", "12"]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        f"peak GPU memory: ~{estimate.total_gb:.1f} GB (lora, batch 64 x 4096 tokens, no "
+        "gradient checkpointing)"
+    )
+    table = lines[2:9]
+    assert table[0].split() == ["part", "GB"]
+    assert table[-1].split() == ["total", f"{estimate.total_gb:.2f}"]
+    assert len({len(line) for line in table}) == 1  # right-aligned numbers: one width
+    assert lines[10] == "fits: 12 GB no, 16 GB no, 24 GB no, 80 GB yes"
+    assert lines[12:] == ["to need less:", *(f"- {s}" for s in estimate.suggestions)]
+    assert not any(mark in "\n".join(lines) for mark in ("**", "✓", "✗"))
+    assert main(["memory", "--base", "demo", "--markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert (
+        markdown.startswith("**~")
+        and markdown == estimate_for_config(TrainConfig(base="demo")).summary() + "\n"
+    )
+
+
+def test_a_malformed_hub_id_is_one_line_naming_it(hub, capsys):
+    from ftcore.cli import main
+
+    assert main(["memory", "--base", "foo bar"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "ftcore memory: error: 'foo bar' is neither a model folder nor a Hugging Face model id: "
+    )
+    assert err.count("\n") == 1

@@ -12,11 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from ftcore import __version__
+from ftcore.cli.backup_commands import add_backup_commands
 from ftcore.cli.data_commands import add_data_commands
 from ftcore.cli.eval_commands import add_eval_command
 from ftcore.cli.model_commands import add_model_commands
 from ftcore.cli.rate_commands import add_rate_commands
 from ftcore.cli.score_commands import add_score_command
+from ftcore.cli.spaces_commands import add_spaces_commands
 from ftcore.cli.train_commands import add_training_commands
 from ftcore.errors import FtcoreError
 
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_score_command(commands)
     add_eval_command(commands)
     add_rate_commands(commands)
+    add_backup_commands(commands)
+    add_spaces_commands(commands)
     return parser
 
 
@@ -42,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # huggingface_hub prints its warnings through a handler of its own: passed on to ours
+    # as well, each one appeared twice.
+    logging.getLogger("huggingface_hub").propagate = False
     try:
         return args.run(args)
     except FtcoreError as exc:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import fields
 
 from ftcore.data.clean import CleaningSettings
 from ftcore.data.formats import FormatSpec
-from ftcore.data.settings import PrepareSettings, parse_pairs
-from ftcore.errors import ConfigError, DataError
+from ftcore.data.hub_source import DEFAULT_SPLIT, hub_input
+from ftcore.data.settings import LENGTH_TOKENIZER, PrepareSettings, parse_pairs
+from ftcore.errors import ConfigError
 
-CLEANING_RULES = ", ".join(CleaningSettings.__dataclass_fields__)
+CLEANING_RULES = ", ".join(f.name for f in fields(CleaningSettings))
+DEFAULT_RULES = ", ".join(f.name for f in fields(CleaningSettings) if f.default)
 
 
 def parse_near_dup(value: str) -> float | None:
@@ -33,14 +36,10 @@ def _names(value: str | None) -> list[str]:
 def settings_from_args(args: argparse.Namespace, spec: FormatSpec | None = None) -> PrepareSettings:
     """PrepareSettings from the flags (and a dataset_info entry's FormatSpec, if any)."""
     cleaning = CleaningSettings().with_rules(on=_names(args.clean_on), off=_names(args.clean_off))
-    columns, tags = parse_pairs(args.columns, "columns"), parse_pairs(args.tags, "tags")
-    format = args.format
-    if spec is not None:
-        format, columns, tags = spec.format, {**spec.columns, **columns}, {**spec.tags, **tags}
     return PrepareSettings(
-        format=format,
-        columns=columns,
-        tags=tags,
+        format=args.format,
+        columns=parse_pairs(args.columns, "columns"),
+        tags=parse_pairs(args.tags, "tags"),
         split=args.split,
         stratify=args.stratify,
         seed=args.seed,
@@ -49,21 +48,20 @@ def settings_from_args(args: argparse.Namespace, spec: FormatSpec | None = None)
         drop_near_dups=not args.keep_near_dups,
         max_tokens=args.max_tokens or PrepareSettings.max_tokens,
         cleaning=cleaning,
-    )
+    ).with_spec(spec)
 
 
 def run_data_prepare(args: argparse.Namespace) -> int:
-    from ftcore.data.dataset_info import load_dataset_info
+    from ftcore.data.dataset_info import inputs_and_spec
     from ftcore.data.prepare import prepare_dataset
     from ftcore.db import Database
     from ftcore.workspace import Workspace
 
-    inputs, spec = list(args.inputs), None
-    if args.dataset_info:
-        files, spec = load_dataset_info(args.dataset_info, args.dataset)
-        inputs = inputs or files
-    if not inputs:
-        raise DataError("no input files: give INPUT files or --dataset-info")
+    if args.hf_split and not any(i.startswith("hf:") for i in args.inputs):
+        raise ConfigError("hf-split", args.hf_split, "a split of an hf:OWNER/NAME input")
+    inputs, spec = inputs_and_spec(
+        [hub_input(i, args.hf_split) for i in args.inputs], args.dataset_info, args.dataset
+    )
     settings = settings_from_args(args, spec).validated()  # bad flags fail before any loading
     tokenizer = None
     if args.base or args.max_tokens:
@@ -115,7 +113,14 @@ def run_data_list(args: argparse.Namespace) -> int:
 def add_prepare_arguments(prepare: argparse.ArgumentParser) -> None:
     defaults = PrepareSettings()
     add = prepare.add_argument
-    add("inputs", nargs="*", metavar="INPUT", help="JSONL, JSON, CSV, TSV or Parquet files")
+    add(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="JSONL, JSON, CSV, TSV or Parquet files, or hf:OWNER/NAME (a Hugging Face "
+        "dataset from the local cache; downloaded first where the Hub is reachable)",
+    )
+    add("--hf-split", metavar="S", help=f"the split of hf: inputs (default {DEFAULT_SPLIT})")
     add("--out", help="version folder to write (default: <home>/datasets/NAME/<hash>)")
     add("--name", help="dataset name in the workspace (default: the first input's name)")
     add("--home", help="workspace folder (default: $FTSTUDIO_HOME or ./workspace)")
@@ -124,15 +129,20 @@ def add_prepare_arguments(prepare: argparse.ArgumentParser) -> None:
     add("--tags", help="sharegpt role tags, e.g. role_tag=role,user_tag=user")
     add("--dataset-info", help="a LLaMA-Factory dataset_info.json giving files and format")
     add("--dataset", help="the entry of --dataset-info to use (default: its only entry)")
-    add("--split", default="0.8,0.1,0.1", help="train,val,test shares (default 0.8,0.1,0.1)")
+    split = ",".join(f"{share:g}" for share in defaults.split)
+    add("--split", default=split, help=f"train,val,test shares (default {split})")
     add("--stratify", metavar="FIELD", help="a label to keep proportional in every split")
     add("--seed", type=int, default=defaults.seed)
     add("--near-dup", default=str(defaults.near_dup), help="similarity threshold, or 'off'")
     add("--keep-near-dups", action="store_true", help="keep near duplicates (in one split)")
     add("--keep-exact-dups", action="store_true", help="keep exact duplicates (in one split)")
     add("--clean-on", metavar="RULES", help=f"rules to switch on, of: {CLEANING_RULES}")
-    add("--clean-off", metavar="RULES", help="rules to switch off")
-    add("--base", help="check token lengths with this model's tokenizer ('demo', folder, id)")
+    add("--clean-off", metavar="RULES", help=f"rules to switch off (on: {DEFAULT_RULES})")
+    add(
+        "--base",
+        default=LENGTH_TOKENIZER,
+        help="check token lengths with this model's tokenizer ('demo', folder, id)",
+    )
     add("--max-tokens", type=int, help=f"reject longer rows (default {defaults.max_tokens})")
     add("--json", action="store_true", help="print the manifest as JSON")
 
@@ -145,8 +155,12 @@ def add_data_commands(commands) -> None:
         "prepare",
         help="read, validate, clean, deduplicate and split files into a dataset version",
         description="Writes train/val/test.jsonl, rejected.jsonl, duplicates.jsonl and "
-        "manifest.json. Token lengths are checked only with --base or --max-tokens "
-        "(--max-tokens alone uses the demo tokenizer).",
+        "manifest.json. Cleaning removes HTML tags, URLs and e-mail addresses by default "
+        "(--clean-off html,urls,emails keeps them; --clean-on low_quality rejects replies "
+        "too short, one-letter runs and mojibake). Token lengths are checked only with "
+        "--base or --max-tokens (--max-tokens alone uses the demo tokenizer). In Python, "
+        "ftcore.data.versions.open_as_dataset_dict(FOLDER) opens a version as a "
+        "datasets.DatasetDict (train/validation/test).",
     )
     add_prepare_arguments(prepare)
     prepare.set_defaults(run=run_data_prepare)

@@ -11,26 +11,25 @@ import dataclasses
 import math
 from contextlib import ExitStack
 
-from ftcore.cli.train_commands import HOME_HELP, workspace_database
+from ftcore.cli.train_commands import HOME_HELP, workspace_database, writable_folder
 from ftcore.evaluation.options import DEFAULTS, option_help
+from ftcore.text_table import format_text_table
 from ftcore.verdicts.verdict_settings import VerdictSettings
 
 TABLE_METRICS = ("bleu", "chrf", "rougeL", "perplexity")
 
 
 def format_eval_table(scores: dict) -> str:
-    """model × split rows of BLEU, chrF, ROUGE-L and perplexity, for the terminal."""
-    header = f"{'model':<20} {'split':<6} " + " ".join(f"{m:>10}" for m in TABLE_METRICS)
-    lines = [header]
+    """model × split rows of BLEU, chrF, ROUGE-L and perplexity, for the terminal: columns
+    as wide as their widest cell, so long (or Chinese) model names keep them aligned."""
+    rows = []
     for model, by_split in scores.items():
         for split, by_metric in by_split.items():
-            cells = []
-            for metric in TABLE_METRICS:
-                value = by_metric.get(metric, {}).get("value")
-                shown = "-" if value is None or math.isnan(value) else f"{value:.4f}"
-                cells.append(f"{shown:>10}")
-            lines.append(f"{model:<20} {split:<6} " + " ".join(cells))
-    return "\n".join(lines)
+            values = [by_metric.get(metric, {}).get("value") for metric in TABLE_METRICS]
+            shown = ["-" if v is None or math.isnan(v) else f"{v:.4f}" for v in values]
+            rows.append([model, split, *shown])
+    header = ["model", "split", *TABLE_METRICS]
+    return format_text_table(header, rows, "ll" + "r" * len(TABLE_METRICS))
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -62,7 +61,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from ftcore.metrics.comparisons import format_comparisons
     from ftcore.workspace import Workspace
 
-    out = args.out or Workspace.open(args.home or None).new_eval_dir()
+    if args.out:
+        out = writable_folder(args.out)
+    else:
+        out = Workspace.open(args.home or None).new_eval_dir()
     with ExitStack() as stack:
         database = None if args.no_register else stack.enter_context(workspace_database(args.home))
         result = evaluate(

@@ -63,9 +63,10 @@ def run_chat(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
+    from ftcore.cli.train_commands import writable_folder
     from ftcore.runtime.adapters import merge_and_save
 
-    out = merge_and_save(args.base, args.adapter, args.out)
+    out = merge_and_save(args.base, args.adapter, writable_folder(args.out))
     print(f"merged model written to {out}")
     return 0
 

@@ -43,6 +43,8 @@ def run_rate_create(args: argparse.Namespace) -> int:
 
     values = {name: getattr(args, name) for name, _ in CREATE_FLAGS.values()}
     values = {key: value for key, value in values.items() if value is not None}
+    if args.adaptive:
+        values["adaptive"] = True
     if args.invite:
         values.update(access="invite", invites=args.invite)
     plan = SessionPlan(**values)
@@ -140,12 +142,36 @@ def run_rate_export(args: argparse.Namespace) -> int:
 
 
 def run_rate_report(args: argparse.Namespace) -> int:
-    from ftcore.rating.report import write_report
+    from ftcore.rating.report import build_report, rater_ids, write_report_files
 
     with workspace_database(args.home) as database:
-        paths = write_report(database, args.session_id, args.out)
+        report = build_report(
+            database,
+            args.session_id,
+            exclude_flagged=args.exclude_flagged,
+            exclude_raters=rater_ids(database, args.session_id, args.exclude_rater),
+            exclude_failing=args.exclude_failing,
+        )
+        paths = write_report_files(database, report, args.out)
+        if args.evaluation:
+            from ftcore.rating.evaluation_report import write_evaluation_report
+
+            paths.update(write_evaluation_report(database, report, args.evaluation, args.out))
+    print(exclusion_summary(report))
     print(f"written to {args.out}: {', '.join(path.name for path in paths.values())}")
     return 0
+
+
+def exclusion_summary(report: dict) -> str:
+    """Votes kept of those cast, and how many were left out for each reason."""
+    dropped = ", ".join(f"{reason} {n}" for reason, n in report["excluded"].items() if n)
+    line = f"votes: {report['n_votes']} of {report['n_votes_cast']} compared"
+    line += f" ({report['n_raters']} raters); left out: {dropped or 'none'}"
+    if report["excluded_raters"]:
+        line += f"; excluded raters: {', '.join(report['excluded_raters'])}"
+    if report["excluded_failing"]:
+        line += f" (failing checks: {', '.join(report['excluded_failing'])})"
+    return line
 
 
 def _add_create(actions) -> None:
@@ -161,6 +187,7 @@ def _add_create(actions) -> None:
         group.add_argument(
             flag, dest=name, type=kind, default=None, help=plan_help(name).replace("%", "%%")
         )
+    create.add_argument("--adaptive", action="store_true", help=plan_help("adaptive"))
     create.add_argument(
         "--invite",
         type=int,
@@ -200,3 +227,29 @@ def add_rate_commands(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--base-url", default=DEFAULT_BASE_URL, help="the app's address")
         if name in ("export", "report"):
             action.add_argument("--out", required=True, help="the folder to write to")
+        if name == "report":
+            _add_report_options(action)
+
+
+def _add_report_options(report: argparse.ArgumentParser) -> None:
+    report.add_argument(
+        "--exclude-flagged", action="store_true", help="leave out votes flagged too fast"
+    )
+    report.add_argument(
+        "--exclude-rater",
+        action="append",
+        default=[],
+        metavar="RATER",
+        help="leave out this rater's votes (a rater id or name; repeat for several)",
+    )
+    report.add_argument(
+        "--exclude-failing",
+        action="store_true",
+        help="leave out raters who fail the gold, consistency or speed checks",
+    )
+    report.add_argument(
+        "--evaluation",
+        metavar="EVAL",
+        help="also write evaluation_report.csv and report.html: this evaluation's automatic "
+        "scores (a registered evaluation id or an evaluation folder) beside the votes",
+    )

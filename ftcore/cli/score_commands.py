@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ftcore.cli.train_commands import writable_folder
 from ftcore.metrics.registry import METRIC_NAMES
 
 SHOWN_BAD_LINES = 10  # the rest are counted; `-v` logs every one
@@ -35,7 +36,7 @@ def run_score(args: argparse.Namespace) -> int:
         rows, metrics, bootstrap=args.bootstrap, seed=args.seed, language=args.language
     )
     comparisons = compare_report_to_baseline(report, args.baseline)
-    written = write_report(report, args.out)
+    written = write_report(report, writable_folder(args.out))
     print(format_table(report))
     if comparisons:
         path = Path(args.out) / COMPARISONS_JSON

@@ -3,6 +3,10 @@
 The top-level CLI (ftcore.cli) adds these subcommands and turns FtcoreError into a
 one-line message and exit code 1, so nothing here catches library errors.
 
+While it trains, `ftcore train` shows its progress on stderr (train_progress.py): a bar
+on a terminal, a line now and then in a log; `--quiet` turns it off, `-v` logs every step
+instead.
+
 Every TrainConfig setting has a flag, generated from its field metadata (config.py), so
 `--help` shows the same text as the Train tab. Several GPUs (data parallel, one process
 per GPU; only the main process writes the run folder and records it in the database):
@@ -14,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftcore.training.config import (
@@ -28,7 +35,7 @@ from ftcore.training.config import (
     setting_flag,
     setting_help,
 )
-from ftcore.training.presets import PRESETS, preset_config
+from ftcore.training.presets import PRESETS, default_preset, preset_config
 
 if TYPE_CHECKING:
     from ftcore.db import Database
@@ -56,6 +63,23 @@ def workspace_database(home: str | None) -> Iterator[Database]:
         yield database
     finally:
         database.close()
+
+
+def writable_folder(path: str | Path, field: str = "out", *, parent_only: bool = False) -> Path:
+    """`path` as a folder this process can write to, made if needed (with `parent_only`,
+    only its parent: a run folder is made once every check has passed); otherwise a
+    one-line ConfigError naming `field` and the path, before any model is loaded."""
+    from ftcore.errors import ConfigError
+
+    folder = Path(path).expanduser()
+    made = folder.parent if parent_only else folder
+    try:
+        made.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(field, str(path), f"a folder that can be made ({exc.strerror})") from exc
+    if not os.access(made, os.W_OK):
+        raise ConfigError(field, str(path), f"a folder this user can write to ({made} is not)")
+    return folder
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
@@ -87,11 +111,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     on top."""
     if args.config:
         return load_config(args.config, **_overrides(args))
-    return preset_config(args.preset, **_overrides(args))
+    overrides = _overrides(args)
+    preset = args.preset or default_preset(overrides.get("base", TrainConfig().base))
+    return preset_config(preset, **overrides)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ftcore.training.execute import is_main_launch_process, train
+    from ftcore.cli.train_progress import training_progress
+    from ftcore.training.execute import finalize_config, is_main_launch_process, train
     from ftcore.training.jobs import train_in_foreground
 
     config = config_from_args(args)
@@ -99,7 +126,14 @@ def run_train(args: argparse.Namespace) -> int:
         # A job started by the app (or a second GPU process) writes its run folder only.
         result = train(config, resume=args.resume)
     else:
-        with workspace_database(config.home) as database:
+        config = finalize_config(config)  # fixes the run folder, to follow it from here
+        writable_folder(config.out, parent_only=True)
+        # -v logs every step already; --quiet wants the summary alone.
+        show = not (args.quiet or getattr(args, "verbose", False))
+        with ExitStack() as stack:
+            database = stack.enter_context(workspace_database(config.home))
+            if show:
+                stack.enter_context(training_progress(config.out, sys.stderr))
             result = train_in_foreground(database, config, resume=args.resume)
     summary = {
         "run_dir": str(result.run_dir),
@@ -163,7 +197,8 @@ def run_runs_export(args: argparse.Namespace) -> int:
     from ftcore.training.jobs import find_run
     from ftcore.training.weights import export_merged
 
-    out = export_merged(find_run(args.run_dir, args.home), args.out, which=args.which)
+    run_dir = find_run(args.run_dir, args.home)
+    out = export_merged(run_dir, writable_folder(args.out), which=args.which)
     print(f"merged model written to {out}")
     return 0
 
@@ -172,7 +207,8 @@ def run_memory(args: argparse.Namespace) -> int:
     from ftcore.training.memory import estimate_for_config
 
     config = TrainConfig(**_overrides(args))
-    print(estimate_for_config(config, target_gb=args.target_gb).summary())
+    estimate = estimate_for_config(config, target_gb=args.target_gb)
+    print(estimate.summary() if args.markdown else estimate.to_text())
     return 0
 
 
@@ -181,11 +217,20 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", help="a YAML file of TrainConfig settings (e.g. a run's config.yaml)"
     )
     parser.add_argument(
-        "--preset", default="starter", choices=sorted(PRESETS), help="without --config"
+        "--preset",
+        choices=sorted(PRESETS),
+        help="without --config; default: demo for the demo base model, else starter",
     )
     add_setting_arguments(parser, FIELD_NAMES)
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal, else a line now and then); the "
+        "summary is still printed",
     )
     # Hidden: set by jobs.start_run for the process it spawns, which must leave the
     # workspace database to the process that started it.
@@ -230,4 +275,7 @@ def add_training_commands(commands) -> None:
     memory = commands.add_parser("memory", help="estimate the GPU memory a training run needs")
     add_setting_arguments(memory, MEMORY_SETTINGS)
     memory.add_argument("--target-gb", type=int, default=24, help="suggest remedies above this")
+    memory.add_argument(
+        "--markdown", action="store_true", help="print Markdown (as the Train tab shows it)"
+    )
     memory.set_defaults(run=run_memory)

@@ -1,17 +1,21 @@
-"""Read one entry of a LLaMA-Factory dataset_info.json: its local files and its format.
+"""Read one entry of a LLaMA-Factory dataset_info.json: its inputs and its format.
 
-Only entries with a local `file_name` are accepted (hub and script entries would need the
-network). `formatting`, `columns` and `tags` map onto a FormatSpec; columns this project
-does not train on (tools, images, …) are ignored with a warning rather than refused.
+An entry's inputs are its local `file_name` (a file or a folder of files), or its
+`hf_hub_url` as a HubDataset (read from the Hugging Face cache; see hub_source). Script
+and other hub entries are refused. `formatting`, `columns` and `tags` map onto a
+FormatSpec; columns this project does not train on (tools, images, …) are ignored with a
+warning rather than refused.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from ftcore.data.formats import COLUMN_DEFAULTS, TAG_DEFAULTS, FormatSpec, make_spec
+from ftcore.data.hub_source import DEFAULT_SPLIT, HubDataset
 from ftcore.data.readers import EXTENSIONS
 from ftcore.errors import ConfigError, DataError, did_you_mean
 
@@ -41,11 +45,20 @@ def _entry(info: dict, name: str | None, path: Path) -> tuple[str, dict]:
     return name, info[name]
 
 
-def _files(entry_name: str, entry: dict, base: Path) -> list[Path]:
+def list_entries(path: str | Path) -> list[str]:
+    """The entry names of a dataset_info.json, in the file's order."""
+    return list(read_dataset_info(Path(path)))
+
+
+def _files(entry_name: str, entry: dict, base: Path) -> list[Path | HubDataset]:
+    if "file_name" not in entry and "hf_hub_url" in entry:
+        split = entry.get("split", DEFAULT_SPLIT)
+        return [HubDataset(entry["hf_hub_url"], split, entry.get("subset"))]
     if "file_name" not in entry:
         raise DataError(
-            f"dataset {entry_name!r} has no local file_name; hub and script entries need "
-            "the network: download the file and point file_name at it"
+            f"dataset {entry_name!r} has neither a local file_name nor an hf_hub_url; "
+            "script and other hub entries are not supported: download the file and point "
+            "file_name at it"
         )
     target = base / entry["file_name"]
     if target.is_dir():  # LLaMA-Factory reads every file of a folder entry
@@ -76,11 +89,27 @@ def spec_from_entry(entry_name: str, entry: dict) -> FormatSpec:
     return make_spec(formatting, columns, tags)
 
 
-def load_dataset_info(path: str | Path, name: str | None = None) -> tuple[list[Path], FormatSpec]:
-    """The data files of entry `name` (the only entry when None) and how to read them."""
+def load_dataset_info(
+    path: str | Path, name: str | None = None
+) -> tuple[list[Path | HubDataset], FormatSpec]:
+    """The inputs of entry `name` (the only entry when None) and how to read them."""
     path = Path(path)
     entry_name, entry = _entry(read_dataset_info(path), name, path)
     return _files(entry_name, entry, path.parent), spec_from_entry(entry_name, entry)
+
+
+def inputs_and_spec(
+    inputs: Sequence[str | Path | HubDataset], info: str | Path | None, name: str | None
+) -> tuple[list[str | Path | HubDataset], FormatSpec | None]:
+    """What to prepare: `inputs`, or else the inputs of entry `name` of the dataset_info
+    file `info`; and that entry's FormatSpec (None without an `info` file)."""
+    inputs, spec = list(inputs), None
+    if info:
+        entry_inputs, spec = load_dataset_info(info, name)
+        inputs = inputs or entry_inputs
+    if not inputs:
+        raise DataError("no input files: give files, hf:OWNER/NAME or a dataset_info entry")
+    return inputs, spec
 
 
 def looks_like_dataset_info(value: object) -> bool:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from ftcore import __version__
 from ftcore.data import versions
-from ftcore.data.clean import Cleaner
+from ftcore.data.clean import QUALITY_CHECKS, Cleaner
 from ftcore.data.dedup import Duplicates, cluster_duplicates
 from ftcore.data.minhash import MinHasher
 from ftcore.data.readers import file_sha256
-from ftcore.data.records import EMPTY_AFTER_CLEANING, TOO_LONG, RawRow, Reject
+from ftcore.data.records import EMPTY_AFTER_CLEANING, LOW_QUALITY, TOO_LONG, RawRow, Reject
 from ftcore.data.settings import PrepareSettings
 from ftcore.data.sources import SourceFile, open_sources
 from ftcore.data.split import MISSING_LABEL, SEALED_SPLIT, SPLITS, split_rows
@@ -72,6 +72,13 @@ class PreparedDataset:
             + ", ".join(f"{s} {counts[s]}" for s in SPLITS)
             + f" ({SEALED_SPLIT} sealed)",
         ]
+        changed = [
+            f"{rule} {info['rows']}"
+            for rule, info in manifest["cleaning"].items()
+            if info["rows"] and rule not in QUALITY_CHECKS
+        ]
+        if changed:
+            lines.append(f"rows changed by cleaning: {', '.join(changed)}")
         if manifest["rejects_by_reason"]:
             reasons = ", ".join(f"{code} {n}" for code, n in manifest["rejects_by_reason"].items())
             lines.append(f"rejects: {reasons} (see rejected.jsonl)")
@@ -155,12 +162,13 @@ def _no_rows_error(sources: Sequence[SourceFile], run: _Run) -> DataError:
 def _counts(run: _Run, duplicates: Duplicates, split_stats: dict) -> dict[str, int]:
     rejected = sum(run.reasons.values())
     read = rejected + len(run.spool)
-    valid = read - rejected + run.reasons[EMPTY_AFTER_CLEANING] + run.reasons[TOO_LONG]
+    after_validation = (EMPTY_AFTER_CLEANING, LOW_QUALITY, TOO_LONG)
+    valid = read - rejected + sum(run.reasons[code] for code in after_validation)
     counts = {
         "read": read,
         "rejected": rejected,
         "valid": valid,
-        "cleaned": valid - run.reasons[EMPTY_AFTER_CLEANING],
+        "cleaned": valid - run.reasons[EMPTY_AFTER_CLEANING] - run.reasons[LOW_QUALITY],
         "within_max_tokens": len(run.spool),
         "exact_duplicates": duplicates.exact_dropped,
         "near_duplicates": duplicates.near_dropped,

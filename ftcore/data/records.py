@@ -21,6 +21,7 @@ UNKNOWN_ROLE = "unknown_role"
 ROLE_ORDER = "role_order"
 EMPTY_AFTER_CLEANING = "empty_after_cleaning"
 TOO_LONG = "too_long"
+LOW_QUALITY = "low_quality"
 
 REASONS = {
     BAD_ENCODING: "bytes that are not valid in the file's encoding",
@@ -34,6 +35,7 @@ REASONS = {
     ROLE_ORDER: "conversation turns are out of order",
     EMPTY_AFTER_CLEANING: "a message is empty once cleaning rules removed its content",
     TOO_LONG: "longer than the maximum number of tokens",
+    LOW_QUALITY: "the low-quality filter: a reply too short, one letter repeated, mojibake",
 }
 
 

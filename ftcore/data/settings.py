@@ -14,10 +14,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from ftcore.data.clean import CleaningSettings
-from ftcore.data.formats import FORMATS, make_spec
+from ftcore.data.formats import FORMATS, FormatSpec, make_spec
 from ftcore.errors import ConfigError, did_you_mean
 
 AUTO = "auto"
+# The base model whose tokenizer checks max_tokens when none is chosen: none, so lengths
+# are in characters. Token counts depend on the model to be trained, which preparing data
+# does not know; the CLI and the Data tab share this default, so that the same file with
+# the same defaults gives the same version (and content hash) in both.
+LENGTH_TOKENIZER: str | None = None
 
 
 def parse_ratios(value: str | Sequence[float]) -> tuple[float, float, float]:
@@ -84,6 +89,18 @@ class PrepareSettings:
         if self.stratify is not None and not self.stratify.strip():
             raise ConfigError("stratify", self.stratify, "a label name, or None")
         return replace(self, split=parse_ratios(self.split))
+
+    def with_spec(self, spec: FormatSpec | None) -> PrepareSettings:
+        """A copy reading rows as `spec` says (a dataset_info entry's format), where the
+        columns and tags given here win over the entry's."""
+        if spec is None:
+            return self
+        return replace(
+            self,
+            format=spec.format,
+            columns={**spec.columns, **self.columns},
+            tags={**spec.tags, **self.tags},
+        )
 
     def to_json(self) -> dict:
         """Plain JSON values (lists, not tuples), equal to the manifest read back."""

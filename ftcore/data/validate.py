@@ -4,8 +4,9 @@ The checks, in order: the row could be read (encoding, JSON, CSV shape); it is a
 it has the fields its format needs, with the right types and non-empty text; its turns
 are in an order every chat template accepts (an optional system message first, then user
 and assistant alternating, ending with an assistant reply); it still says something once
-cleaned; and, when a tokenizer is given, it fits in the maximum number of tokens. Each
-failure names the field as the file spells it ("conversations[3].from", "output").
+cleaned, and passes the low-quality filter when that is on; and, when a tokenizer is
+given, it fits in the maximum number of tokens. Each failure names the field as the
+file spells it ("conversations[3].from", "output").
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def validate_row(
         if cleaner is not None:
             messages = cleaner.clean_messages(messages)
             _check_cleaned(messages, fields)
+            cleaner.check_quality(messages, fields)
     except RowProblem as problem:
         return reject_row(raw, file, problem)
     labels = row_labels(raw.data, spec)

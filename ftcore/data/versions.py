@@ -92,6 +92,23 @@ def load_split(folder: str | Path, split: str, *, allow_test: bool = False) -> l
     return [Record.from_json(row) for row in rows]
 
 
+def open_as_dataset_dict(folder: str | Path):
+    """A version as a datasets.DatasetDict with train, validation and test splits, for
+    people's own scripts (columns: id, messages, labels, source). It holds the sealed test
+    split too: keep it for the final evaluation."""
+    import datasets
+
+    names = {"train": "train", "val": "validation", "test": "test"}
+    return datasets.DatasetDict(
+        {
+            names[split]: datasets.Dataset.from_list(
+                [record.to_json() for record in load_split(folder, split, allow_test=True)]
+            )
+            for split in SPLITS
+        }
+    )
+
+
 def load_rejects(folder: str | Path) -> list[Reject]:
     folder = Path(folder)
     manifest = load_manifest(folder)

@@ -81,9 +81,10 @@ class ModelAssessment:
             state = "forgetting" if self.forgetting.forgot else "no forgetting"
             lines.append(f"  general ability (probe set): {state}")
             lines += [f"  - {reason}" for reason in self.forgetting.reasons]
-        # Each exam reason already names its part and verdict ("in-domain: better. …").
-        lines += [f"  exam, {part.reason}" for part in self.exam]
-        lines.append(f"  {self.verdict.settings.to_markdown()}")
+        if self.exam:
+            lines.append("  three-part exam (fine-tuned against base, paired):")
+            lines += [f"  - {part.sentence}" for part in self.exam]
+        lines.append(f"  {self.verdict.settings.to_text()}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:

@@ -21,7 +21,7 @@ from ftcore.chat_format import Message, encode_for_generation
 from ftcore.errors import ConfigError, DataError
 from ftcore.files import append_jsonl, read_jsonl
 from ftcore.progress import Progress
-from ftcore.runtime.generation import GenerationSettings, generation_config
+from ftcore.runtime.generation import GenerationSettings, decode_complete, generation_config
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ def eval_example(example_id: str, messages: Sequence[Message]) -> EvalExample:
 
 def generate_batch(model, tokenizer, prompts: Sequence[Sequence[int]], max_new_tokens: int):
     """Greedy replies to token-id prompts, as text: left padding with an attention mask,
-    and only the new tokens decoded (special tokens, end-of-turn included, dropped)."""
+    and only the new tokens decoded, in whole characters (special tokens, end-of-turn and
+    padding included, dropped; see decode_complete)."""
     import torch
 
     width = max(len(ids) for ids in prompts)
@@ -70,8 +71,7 @@ def generate_batch(model, tokenizer, prompts: Sequence[Sequence[int]], max_new_t
             attention_mask=attention_mask.to(device),
             generation_config=config,
         )
-    new_tokens = output[:, width:]
-    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return [decode_complete(tokenizer, row.tolist()) for row in output[:, width:]]
 
 
 def read_predictions_file(path: str | Path) -> list[dict]:

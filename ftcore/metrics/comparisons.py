@@ -46,6 +46,7 @@ from ftcore.stats.paired import (
     paired_proportion_difference,
     summarise_paired_samples,
 )
+from ftcore.text_table import format_text_table
 
 logger = logging.getLogger(__name__)
 
@@ -256,14 +257,13 @@ def write_comparisons_json(comparisons: Sequence[Comparison], path: str | Path) 
 
 def format_comparisons(comparisons: Sequence[Comparison]) -> str:
     """A short plain-text table of the deltas, for the terminal."""
-    lines = [
-        f"{'model':<14} {'split':<8} {'metric':<20} {'delta':>9}  {'CI':<22} {'p':>7} {'n':>6}"
-    ]
-    for c in comparisons:
-        interval = f"[{c.ci_low:.4f}, {c.ci_high:.4f}]" if c.ci_low is not None else "-"
-        p_value = f"{c.p_value:.4f}" if c.p_value is not None else "-"
-        lines.append(
-            f"{c.model:<14} {c.split:<8} {c.metric:<20} {c.delta:>+9.4f}  {interval:<22} "
-            f"{p_value:>7} {c.n:>6}"
-        )
-    return "\n".join(lines)
+    rows = [
+        [
+            c.model, c.split, c.metric, f"{c.delta:+.4f}",
+            f"[{c.ci_low:.4f}, {c.ci_high:.4f}]" if c.ci_low is not None else "-",
+            f"{c.p_value:.4f}" if c.p_value is not None else "-",
+            str(c.n),
+        ]
+        for c in comparisons
+    ]  # fmt: skip
+    return format_text_table(["model", "split", "metric", "delta", "CI", "p", "n"], rows, "lllrlrr")

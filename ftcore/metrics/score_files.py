@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ftcore.files import write_csv, write_json, write_jsonl
+from ftcore.text_table import format_text_table
 
 if TYPE_CHECKING:
     from ftcore.metrics.scoring import ScoreReport
@@ -101,11 +102,10 @@ def write_report(report: ScoreReport, out_dir: str | Path) -> dict[str, Path]:
 def format_table(report: ScoreReport) -> str:
     """A short plain-text table of the corpus scores, for the terminal."""
     ci = f"{report.confidence:.0%} CI" if report.bootstrap else "CI (no bootstrap)"
-    lines = [f"{'model':<14} {'split':<8} {'metric':<20} {'value':>9}  {ci:<22} {'n':>6}"]
-    for model, split, metric, value, low, high, n, *_, warning in score_rows(report):
-        interval = f"[{low:.4f}, {high:.4f}]" if low is not None else "-"
-        flag = " *" if warning else ""  # the warning itself is in scores.json and the log
-        lines.append(
-            f"{model:<14} {split:<8} {metric:<20} {value:>9.4f}  {interval:<22} {n:>6}{flag}"
-        )
-    return "\n".join(lines)
+    rows = [
+        # The warning itself is in scores.json and the log; "*" marks the row.
+        [model, split, metric, f"{value:.4f}",
+         f"[{low:.4f}, {high:.4f}]" if low is not None else "-", str(n), "*" if warning else ""]
+        for model, split, metric, value, low, high, n, *_, warning in score_rows(report)
+    ]  # fmt: skip
+    return format_text_table(["model", "split", "metric", "value", ci, "n", ""], rows, "lllrlrl")

@@ -12,4 +12,7 @@ model. Modules, from the rubric to the CSV:
 - service: the rater API (join, next_item, vote, session_view); never returns a model name
 - export: votes.csv and session.json
 - clock: the injectable clock and the timestamp format
+- backup_folder, journal, replay, snapshots, durability: FTSTUDIO_BACKUP_DIR (a Space's
+  bucket) gets every rating write journaled and periodic snapshots; a lost workspace
+  database is restored from them
 """

@@ -93,6 +93,11 @@ class SessionPlan:
         min=0.01,
         max=1440.0,
     )
+    adaptive: bool = plan_setting(
+        False,
+        "Serve more often the model pairs whose win rate is least certain (the widest "
+        "interval), so fewer votes pin every pair down. Off: every item is covered evenly.",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str | list):  # from JSON or a comma-separated flag
@@ -147,10 +152,12 @@ def closing_time(text: str) -> float:
 
 
 def _check_field(name: str, value: Any, item: dataclasses.Field) -> None:
-    """Text where the default is text; numbers within the field's min..max, and integers
-    only where the default is an integer."""
+    """Text where the default is text, true or false where it is a bool; numbers within
+    the field's min..max, and integers only where the default is an integer."""
     if isinstance(item.default, str) and not isinstance(value, str):
         raise ConfigError(name, value, "text")
+    if isinstance(item.default, bool) and not isinstance(value, bool):
+        raise ConfigError(name, value, "true or false")
     if "min" not in item.metadata:
         return
     low, high = item.metadata["min"], item.metadata.get("max", math.inf)

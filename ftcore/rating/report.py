@@ -4,11 +4,14 @@ The votes are read from SQLite once, turned into `Vote` records, and handed to t
 statistics in ftcore.stats; nothing here computes a statistic itself. Which votes the
 models are compared on is `select_votes`'s rule: gold items and repeated showings are
 always left out (they check raters), and a rater in `exclude_raters` or, with
-`exclude_flagged`, a vote flagged too fast is left out too; report.json's "excluded"
-counts every dropped vote under its reason, so nothing is dropped silently. Rater quality
-and agreement with the rest are computed on all votes, so an excluded rater still shows
-why. Numbers that are not finite (an unbounded rating interval) become null in JSON and
-an empty cell in CSV, which both JSON readers and spreadsheets accept.
+`exclude_flagged`, a vote flagged too fast is left out too, and with `exclude_failing`
+every rater `failing_raters` names (listed under "excluded_failing"); report.json's
+"excluded" counts every dropped vote under its reason, so nothing is dropped silently.
+Rater quality and agreement with the rest are computed on all votes, so an excluded
+rater still shows why. Human vs automatic ("metric_agreement", and per-metric columns
+`<metric>_a` / `<metric>_b` in items.csv) is ftcore.rating.automatic_scores. Numbers
+that are not finite (an unbounded rating interval) become null in JSON and an empty cell
+in CSV, which both JSON readers and spreadsheets accept.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import json
 import math
 from pathlib import Path
 
+from ftcore.errors import ConfigError, did_you_mean
 from ftcore.files import spreadsheet_safe, write_csv, write_json
+from ftcore.rating.automatic_scores import agreement_entries, session_pair_items
 from ftcore.rating.export import export_votes, vote_rows
 from ftcore.rating.rubrics import rubric_from_json
 from ftcore.rating.sessions import get_session
@@ -110,15 +115,19 @@ def build_report(
     n_resamples: int = 1000,
     exclude_flagged: bool = False,
     exclude_raters=(),
+    exclude_failing: bool = False,
 ) -> dict:
     """The report.json object of a session: counts, exclusions, per-model ratings and
-    criterion means, per-pair results, agreement, biases, power, and per-rater and
-    per-item rows (the rows of raters.csv and items.csv)."""
+    criterion means, per-pair results, agreement, biases, power, human vs automatic
+    metrics, and per-rater and per-item rows (the rows of raters.csv and items.csv)."""
     session = get_session(database, session_id)
     criteria = rubric_from_json(json.loads(session["rubric_json"])).criterion_ids
     every_vote = session_votes(database, session_id)
     flags = EXCLUDED_FLAGS if exclude_flagged else ()
-    kept, excluded = select_votes(every_vote, exclude_raters=exclude_raters, exclude_flags=flags)
+    quality = rater_quality(every_vote)
+    failing = failing_raters(quality)
+    dropped = set(exclude_raters) | (set(failing) if exclude_failing else set())
+    kept, excluded = select_votes(every_vote, exclude_raters=dropped, exclude_flags=flags)
     models = models_in(kept)
     ratings = bradley_terry(kept, n_resamples, seed) if len(models) >= 2 else None
     order = list(ratings.models) if ratings else models
@@ -156,15 +165,18 @@ def build_report(
                  **{key: _number(value) if isinstance(value, float) else value
                     for key, value in estimate._asdict().items()}}  # fmt: skip
 
-    quality = rater_quality(every_vote)
-    failing = failing_raters(quality)
+    items = session_pair_items(database, session_id)
+    from_evaluation = json.loads(session["source_json"]).get("kind") == "evaluation"
+    metric_agreement, scores = agreement_entries(kept, items, from_evaluation)
+    names = rater_names(database, session_id)
     return {
         "session_id": session_id,
         "n_votes": len(kept),
         "n_raters": len({vote.rater_id for vote in kept}),
         "n_votes_cast": len(every_vote),
         "excluded": excluded,
-        "excluded_raters": sorted(exclude_raters),
+        "excluded_raters": sorted(dropped),
+        "excluded_failing": sorted(failing) if exclude_failing else [],
         "excluded_flags": list(flags),
         "models": model_rows,
         "pairs": [
@@ -187,9 +199,11 @@ def build_report(
         "position_bias": _share(position_bias(kept)),
         "length_bias": _share(length_bias(kept, response_lengths(database, session_id))),
         "power": power,
+        "metric_agreement": metric_agreement,
         "raters": [
             {
                 "rater_id": rater,
+                "rater_name": names.get(rater, ""),
                 "votes": q.n_votes,
                 "median_seconds": _number(q.median_seconds),
                 "gold_correct": q.gold.passed,
@@ -201,17 +215,40 @@ def build_report(
                 "agreement": _number(q.agreement.share),
                 "agreement_pairs": q.agreement.pairs,
                 "fails": "; ".join(failing.get(rater, [])),
-                "excluded": rater in exclude_raters,
+                "excluded": rater in dropped,
             }
             for rater, q in quality.items()
         ],  # fmt: skip
-        "items": _item_rows(kept, criteria),
+        "items": _item_rows(kept, criteria, {str(item["id"]): item for item in items}, scores),
     }
 
 
-def _item_rows(votes: list[Vote], criteria) -> list[dict]:
-    """Per item of the kept votes: its pair, outcome counts, mean scores per model, and
-    the raw preference agreement among its raters."""
+def rater_names(database, session_id: str) -> dict[str, str]:
+    """rater id → the name they joined with ("" when they gave none)."""
+    rows = database.query("SELECT id, name FROM rating_raters WHERE session_id = ?", [session_id])
+    return {row["id"]: row["name"] or "" for row in rows}
+
+
+def rater_ids(database, session_id: str, given) -> list[str]:
+    """The rater ids that `given` names, each a rater id or the name of exactly one rater
+    of the session; anything else raises ConfigError."""
+    names = rater_names(database, session_id)
+    ids = []
+    for value in given:
+        matches = [rater for rater, name in names.items() if value in (rater, name)]
+        if len(matches) != 1:
+            known = sorted({*names, *names.values()} - {""})
+            problem = "names several raters; give its id" if matches else "names no rater"
+            allowed = f"a rater id or name of session {session_id} ({problem})."
+            raise ConfigError("exclude_rater", value, allowed + did_you_mean(value, known))
+        ids.append(matches[0])
+    return ids
+
+
+def _item_rows(votes: list[Vote], criteria, items: dict[str, dict], scores: dict) -> list[dict]:
+    """Per item of the kept votes: its pair, outcome counts, mean scores per model, the
+    raw preference agreement among its raters, each automatic metric's score of each
+    side's response, and its prompt."""
     by_item: dict[str, list[Vote]] = {}
     for vote in votes:
         by_item.setdefault(vote.item_id, []).append(vote)
@@ -229,13 +266,19 @@ def _item_rows(votes: list[Vote], criteria) -> list[dict]:
                          if criterion in v.scores_of(model)]  # fmt: skip
                 row[f"{criterion}_{side}"] = sum(given) / len(given) if given else None
         row["agreement"] = _number(pairwise_agreement(preference_ratings(shown)).share)
+        for metric, by_response in scores.items():
+            row[f"{metric}_a"] = _number(by_response.get((item_id, model_a)))
+            row[f"{metric}_b"] = _number(by_response.get((item_id, model_b)))
+        item = items.get(item_id, {})
+        row["example_id"], row["prompt"] = item.get("example_id"), item.get("prompt")
         rows.append(row)
     return rows
 
 
 def _csv(path: Path, rows: list[dict], header: list[str]) -> Path:
     cells = [[spreadsheet_safe(_cell(row.get(column))) for column in header] for row in rows]
-    return write_csv(path, header, cells)
+    # Headers too: a column such as win_rate_vs_<model> carries a model's name.
+    return write_csv(path, [spreadsheet_safe(column) for column in header], cells)
 
 
 def _cell(value):
@@ -247,11 +290,15 @@ def _cell(value):
 
 
 def write_report(database, session_id: str, out_dir: str | Path, **options) -> dict[str, Path]:
-    """Write votes.csv (as `ftcore rate report` exports it), models.csv, raters.csv,
+    """Write votes.csv (as `ftcore rate export` writes it), models.csv, raters.csv,
     items.csv and report.json into `out_dir`; `options` go to `build_report`."""
-    report = build_report(database, session_id, **options)
+    return write_report_files(database, build_report(database, session_id, **options), out_dir)
+
+
+def write_report_files(database, report: dict, out_dir: str | Path) -> dict[str, Path]:
+    """Write the files of `write_report` for a report `build_report` made."""
     out = Path(out_dir)
-    paths = {"votes": export_votes(database, session_id, out)}
+    paths = {"votes": export_votes(database, report["session_id"], out)}
     criteria = sorted({c for entry in report["models"].values() for c in entry["criteria"]})
     model_rows = []
     for name, entry in report["models"].items():

@@ -27,6 +27,7 @@ from ftcore.errors import (
 )
 from ftcore.rating.assignment import next_assignment, place_is_held, rater_plan
 from ftcore.rating.clock import Clock, stamp, system_clock
+from ftcore.rating.journal import journal_rater_joined, journal_vote
 from ftcore.rating.rubrics import rubric_from_json
 from ftcore.rating.sessions import session_closed
 from ftcore.rating.votes import check_vote, record_vote
@@ -111,7 +112,8 @@ def join(
     with database.transaction() as conn:
         session, invite = _session_for_code(database, code)
         rater = _existing_rater(database, session["id"], code, invite, rater_token, identity)
-        if rater is None:
+        joined = rater is None
+        if joined:
             if session_closed(session, clock()):
                 raise SessionClosedError("this rating session is closed: it takes no new raters")
             rater = {
@@ -125,7 +127,10 @@ def join(
                 "created_at": stamp(clock()),
             }
             conn["rating_raters"].insert(rater)
-        return {"rater_token": rater["token"], "session": _session_payload(database, session)}
+        payload = _session_payload(database, session)
+    if joined:
+        journal_rater_joined(database, rater["id"])
+    return {"rater_token": rater["token"], "session": payload}
 
 
 def session_view(database, rater_token: str) -> dict:
@@ -207,4 +212,5 @@ def vote(
         choice, scores, comment = check_vote(rubric, choice, scores, comment)
         vote_id, flags = record_vote(conn, session, assignment, choice, scores, comment, now)
         progress = _progress(database, session, rater["id"])
+    journal_vote(database, vote_id)
     return {"ok": True, "vote_id": vote_id, "flags": flags, "progress": progress}

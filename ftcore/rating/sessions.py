@@ -16,6 +16,11 @@ from dataclasses import asdict, dataclass, field
 
 from ftcore.errors import ConfigError, SessionClosedError, SessionNotFoundError, did_you_mean
 from ftcore.rating.clock import Clock, stamp, system_clock
+from ftcore.rating.journal import (
+    journal_invites_added,
+    journal_session_closed,
+    journal_session_created,
+)
 from ftcore.rating.material import gold_items, session_material
 from ftcore.rating.plan import SessionPlan, closing_time
 from ftcore.rating.rubrics import load_rubric
@@ -129,6 +134,7 @@ def create_session(
         conn["rating_invites"].insert_all(
             {"code": code, "session_id": session_id, "created_at": stamp(now)} for code in invites
         )
+    journal_session_created(database, session_id)
     return session_info(database, session_id)
 
 
@@ -231,6 +237,7 @@ def close_session(database, session_id: str, *, clock: Clock = system_clock) -> 
                 "UPDATE rating_sessions SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
                 [stamp(clock()), session_id],
             )
+        journal_session_closed(database, session_id)
     now = clock()
     return _summary(database.query(f"{SUMMARY_SQL} WHERE s.id = ?", [session_id])[0], now)
 
@@ -247,4 +254,5 @@ def add_invites(database, session_id: str, n: int, *, clock: Clock = system_cloc
         conn["rating_invites"].insert_all(
             {"code": code, "session_id": session_id, "created_at": stamp(now)} for code in codes
         )
+    journal_invites_added(database, codes)
     return codes

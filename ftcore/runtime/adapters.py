@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -21,6 +20,7 @@ from ftcore.runtime.models import LoadedModel, load_model
 logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
+RUN_WEIGHTS = ("best", "last")  # a run folder's subfolders that hold weights it has published
 
 
 def check_adapter_folder(path: str | Path) -> Path:
@@ -40,12 +40,19 @@ def adapter_base_model(path: str | Path) -> str | None:
 
 
 def find_adapters(root: str | Path) -> list[Path]:
-    """Every adapter folder below `root` (e.g. a workspace's runs), newest first."""
+    """Every adapter below `root` (e.g. a workspace's runs), newest first, one per run: a
+    run folder holds its chosen weights at its top level, and its best/ and last/
+    folders are the same run's, so they are not listed apart."""
     root = Path(root)
     if not root.is_dir():
         return []
     folders = [config.parent for config in root.rglob(ADAPTER_CONFIG)]
-    return sorted(folders, key=lambda folder: folder.stat().st_mtime, reverse=True)
+    runs = [
+        folder
+        for folder in folders
+        if not (folder.name in RUN_WEIGHTS and (folder.parent / ADAPTER_CONFIG).is_file())
+    ]
+    return sorted(runs, key=lambda folder: folder.stat().st_mtime, reverse=True)
 
 
 class ChatModel:
@@ -61,8 +68,8 @@ class ChatModel:
         return self.loaded.tokenizer
 
     def attach(self, path: str | Path, name: str | None = None) -> str:
-        """Load the adapter in `path` and return its name (default: its folder name).
-        Attaching the same folder twice returns the name it already has."""
+        """Load the adapter in `path` and return its name (default: its folder name, which
+        is a run's name). Attaching the same folder twice returns the name it already has."""
         from peft import PeftModel
 
         folder = check_adapter_folder(path).resolve()
@@ -88,12 +95,13 @@ class ChatModel:
         return name
 
     def _unused_name(self, wanted: str) -> str:
-        # peft keeps adapters in a ModuleDict, whose keys may not contain dots.
-        stem = re.sub(r"\W", "_", wanted) or "adapter"
+        # peft keeps adapters in a ModuleDict, whose keys may not contain dots; anything
+        # else is kept, so the name people see is the folder's (20261130-043254-lora-demo).
+        stem = wanted.replace(".", "_") or "adapter"
         name, number = stem, 1
         while name in self.adapters:
             number += 1
-            name = f"{stem}_{number}"
+            name = f"{stem}-{number}"
         return name
 
     def detach(self, name: str) -> None:

@@ -1,20 +1,25 @@
-"""Generate replies: decoding settings, and streaming that can be stopped mid-reply.
+"""Generate replies: decoding settings, whole-character decoding, and streaming that can
+be stopped mid-reply.
 
 Decoding settings are always built from scratch rather than inherited from a checkpoint's
 generation_config.json, which may sample or stop after 20 tokens: the same settings give
-the same reply on every model.
+the same reply on every model. Every reply, streamed, stored or scored, is decoded by
+`decode_complete`, so none holds the U+FFFD of a character cut between tokens.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from ftcore.chat_format import Message, encode_for_generation
 from ftcore.errors import ConfigError
 from ftcore.runtime.adapters import ChatModel
+
+REPLACEMENT_CHARACTER = "\ufffd"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,51 @@ class GenerationSettings:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def decode_complete(tokenizer, token_ids: Iterable[int]) -> str:
+    """The text of `token_ids` in whole characters only, special tokens dropped.
+
+    A byte-level token may end part-way through a character (a Chinese character is three
+    UTF-8 bytes, which the demo tokenizer often splits over two or three tokens), and the
+    tokenizer decodes bytes that form no whole character as U+FFFD. At the end of the ids
+    such bytes are held back (the next token may complete them); anywhere else they can
+    never be completed, so they are dropped. Decoding a longer prefix of the same ids thus
+    only ever appends text, which is what lets a stream show it piece by piece. A U+FFFD
+    the model spelt out in full is dropped too: no reply contains one.
+    """
+    text = tokenizer.decode(list(token_ids), skip_special_tokens=True)
+    return text.replace(REPLACEMENT_CHARACTER, "")
+
+
+class ReplyStreamer:
+    """A `generate(streamer=...)` target that passes on the reply so far, decoded by
+    `decode_complete` after each new token; iterate over it in another thread. Only a
+    token that completes a character yields new text."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.reply_ids: list[int] = []
+        self.text = ""
+        self._prompt_seen = False
+        self._texts: queue.Queue[str | None] = queue.Queue()
+
+    def put(self, token_ids) -> None:
+        if not self._prompt_seen:  # generate() first passes the prompt, then each token
+            self._prompt_seen = True
+            return
+        self.reply_ids.extend(token_ids.reshape(-1).tolist())
+        text = decode_complete(self.tokenizer, self.reply_ids)
+        if text != self.text:
+            self.text = text
+            self._texts.put(text)
+
+    def end(self) -> None:
+        self._texts.put(None)
+
+    def __iter__(self) -> Iterator[str]:
+        while (text := self._texts.get()) is not None:
+            yield text
 
 
 def end_of_turn_ids(model, tokenizer) -> list[int]:
@@ -92,19 +142,20 @@ def stream_reply(
     adapter: str | None = None,
     stop: threading.Event | None = None,
 ) -> Iterator[str]:
-    """Yield the reply to `messages` as it grows, one decoded piece at a time.
+    """Yield the reply to `messages` as it grows (the whole text so far each time, in whole
+    characters: each yield extends the one before, and the last is `reply`'s text).
 
     `adapter` picks the LoRA adapter (None: the base model). Setting `stop` ends the reply
     after the current token; so does closing the iterator, which frees the model at once.
     """
     import torch
-    from transformers import StoppingCriteriaList, TextIteratorStreamer
+    from transformers import StoppingCriteriaList
 
     tokenizer = chat_model.tokenizer
     prompt_ids = encode_for_generation(tokenizer, messages)
     stop = stop or threading.Event()
     abandoned = threading.Event()  # the caller stopped reading: free the model now
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    streamer = ReplyStreamer(tokenizer)
     failure: list[BaseException] = []
 
     def generate() -> None:
@@ -126,12 +177,8 @@ def stream_reply(
 
     worker = threading.Thread(target=generate, name="ftcore-generate", daemon=True)
     worker.start()
-    text = ""
     try:
-        for piece in streamer:
-            if piece:
-                text += piece
-                yield text
+        yield from streamer
     finally:
         abandoned.set()
         worker.join()

@@ -39,14 +39,73 @@ def resolve_model_source(name_or_path: str) -> str:
     return name  # a Hub id such as Qwen/Qwen2.5-0.5B-Instruct
 
 
-def _hub_failure(source: str, exc: Exception) -> ModelNotFoundError:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+HUB_PROBE_TIMEOUT_S = 3.0  # one TCP connect; huggingface_hub's own retries take ~26 s
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
+
+
+def _hub_unreachable() -> str | None:
+    """Why the Hub's endpoint cannot be reached (None when it can, or when a proxy is set:
+    a direct connection says nothing about one through the proxy)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(name) for name in PROXY_VARIABLES):
+        return None
+    endpoint = urlsplit(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), HUB_PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        return f"cannot reach {constants.ENDPOINT} ({exc.strerror or exc})"
+    return None
+
+
+def hub_load_options(source: str) -> dict:
+    """Extra from_pretrained arguments for `source` (a folder or Hub id from
+    resolve_model_source). A Hub id is checked before any download starts, so offline use
+    fails in a second with one line instead of after huggingface_hub's retries: with
+    HF_HUB_OFFLINE set, or the Hub unreachable, a model in the local cache loads from it
+    (local_files_only) and one that is not raises ModelNotFoundError."""
+    if Path(source).is_dir():
+        return {}
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(source)
+    except HFValidationError as exc:
+        raise ModelNotFoundError(
+            f"{source!r} is neither a model folder nor a Hugging Face model id: {exc}"
+        ) from exc
+    cached = isinstance(try_to_load_from_cache(source, "config.json"), str)
+    why = "HF_HUB_OFFLINE is set" if constants.is_offline_mode() else _hub_unreachable()
+    if why is None:
+        return {}
+    if cached:
+        logger.info("%s: loading %s from the local Hugging Face cache", why, source)
+        return {"local_files_only": True}
+    raise ModelNotFoundError(
+        f"cannot load {source!r}: {why} and it is not in the local Hugging Face cache "
+        f"({constants.HF_HUB_CACHE}); download it once while online, or give a model folder"
+    )
+
+
+def hub_failure(source: str, exc: Exception) -> ModelNotFoundError:
+    """One line for a from_pretrained that raised OSError: what went wrong, and a hint."""
+    from huggingface_hub import constants
+
     hint = (
-        "HF_HUB_OFFLINE=1 is set, so only models already in the local Hugging Face cache load"
-        if offline
+        "HF_HUB_OFFLINE is set, so only models already in the local Hugging Face cache load"
+        if constants.is_offline_mode()
         else "check the id, your network, and `hf auth login` for gated models"
     )
-    return ModelNotFoundError(f"cannot load {source!r} from the Hugging Face Hub ({hint}): {exc}")
+    # transformers' messages run over several lines; the first says what went wrong.
+    first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    return ModelNotFoundError(
+        f"cannot load {source!r} from the Hugging Face Hub ({hint}): {first_line}"
+    )
 
 
 def default_dtype(device: str):
@@ -93,9 +152,9 @@ def load_tokenizer(source: str):
 
     path = resolve_model_source(source)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, **hub_load_options(path))
     except OSError as exc:
-        raise _hub_failure(path, exc) from exc
+        raise hub_failure(path, exc) from exc
     if tokenizer.pad_token is None:
         # Only used to fill batches; labels are built explicitly, so no EOS gets masked.
         tokenizer.pad_token = tokenizer.eos_token
@@ -120,7 +179,7 @@ def load_model(source: str, *, load_in_4bit: bool = False, device: str | None = 
 
     device = device or default_device()
     path = resolve_model_source(source)
-    kwargs = {"dtype": default_dtype(device)}
+    kwargs = {"dtype": default_dtype(device), **hub_load_options(path)}
     if load_in_4bit:
         kwargs["quantization_config"] = quantization_config(device)
         kwargs["device_map"] = {"": device}
@@ -128,7 +187,7 @@ def load_model(source: str, *, load_in_4bit: bool = False, device: str | None = 
     try:
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as exc:
-        raise _hub_failure(path, exc) from exc
+        raise hub_failure(path, exc) from exc
     if not load_in_4bit:
         model.to(device)
     model.eval()

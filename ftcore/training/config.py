@@ -361,7 +361,11 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
     except OSError as exc:
         raise ConfigError("config", str(path), f"a readable YAML file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError("config", str(path), f"valid YAML ({exc})") from exc
+        # PyYAML's own message spans several lines; its problem and position fit on one.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError("config", str(path), f"valid YAML ({problem}{where})") from exc
     if not isinstance(values, dict):
         raise ConfigError("config", str(path), "a YAML mapping of setting: value")
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -374,11 +378,15 @@ def save_config(config: TrainConfig, path: str | Path) -> Path:
 
 def command_line(config: TrainConfig) -> str:
     """The `ftcore train` command that reproduces `config` with no config file: base and
-    data, then a flag for every setting that differs from its default, in field order."""
+    data, then a flag for every setting that differs from the preset `ftcore train` picks
+    for that base (presets.default_preset), in field order."""
+    from ftcore.training.presets import PRESETS, default_preset
+
+    defaults = PRESETS[default_preset(config.base)]
     parts = ["ftcore", "train"]
     for name, item in SETTINGS.items():
         value = getattr(config, name)
-        if value == item.default and name not in ALWAYS_IN_COMMAND:
+        if value == defaults.get(name, item.default) and name not in ALWAYS_IN_COMMAND:
             continue
         flag = setting_flag(name)
         if isinstance(value, bool):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from ftcore.errors import ConfigError
+from ftcore.text_table import format_text_table
 from ftcore.training.config import TrainConfig
 
 GIB = 2**30
@@ -94,14 +96,13 @@ def shape_of(base: str) -> ModelShape:
     """The shape of a base model ('demo', a folder or a Hub id) from its config.json."""
     from transformers import AutoConfig
 
-    from ftcore.errors import ModelNotFoundError
-    from ftcore.runtime.models import resolve_model_source
+    from ftcore.runtime.models import hub_failure, hub_load_options, resolve_model_source
 
     source = resolve_model_source(base)
-    try:
-        config = AutoConfig.from_pretrained(source)
-    except OSError as exc:  # only config.json is needed, but the Hub must be reachable
-        raise ModelNotFoundError(f"cannot read the config of {source!r}: {exc}") from exc
+    try:  # only config.json is read: no weights are downloaded
+        config = AutoConfig.from_pretrained(source, **hub_load_options(source))
+    except OSError as exc:
+        raise hub_failure(source, exc) from exc
     return model_shape(config)
 
 
@@ -151,6 +152,34 @@ class MemoryEstimate:
         )
         lines = [f"**~{self.total_gb:.1f} GB peak** ({parts} GB)", cards]
         return "\n\n".join(lines + [f"- {s}" for s in self.suggestions])
+
+    def to_text(self) -> str:
+        """The same estimate as plain text for a terminal: a table of the parts, the cards
+        it fits and, above the target, what each remedy would bring it down to."""
+        checkpointing = "with" if self.gradient_checkpointing else "no"
+        head = (
+            f"peak GPU memory: ~{self.total_gb:.1f} GB ({self.method}, batch {self.batch_size} "
+            f"x {self.max_length} tokens, {checkpointing} gradient checkpointing)"
+        )
+        parts = [
+            ("weights", self.weights_gb),
+            (
+                "trainable + grads + AdamW",
+                self.trainable_gb + self.gradients_gb + self.optimizer_gb,
+            ),
+            ("activations", self.activations_gb),
+            ("logits", self.logits_gb),
+            ("CUDA overhead", self.overhead_gb),
+            ("total", self.total_gb),
+        ]
+        table = format_text_table(["part", "GB"], [[n, f"{gb:.2f}"] for n, gb in parts], "lr")
+        cards = "fits: " + ", ".join(
+            f"{card} GB {'yes' if ok else 'no'}" for card, ok in self.fits.items()
+        )
+        lines = [head, "", table, "", cards]
+        if self.suggestions:
+            lines += ["", "to need less:", *(f"- {s}" for s in self.suggestions)]
+        return "\n".join(lines)
 
 
 def lora_params(shape: ModelShape, rank: int, targets: list[str]) -> int:
@@ -239,6 +268,8 @@ def estimate_memory(
 ) -> MemoryEstimate:
     """Peak GPU memory of training `shape` with these settings; when it exceeds
     `target_gb`, the suggestions say what each remedy would bring it down to."""
+    if target_gb <= 0:
+        raise ConfigError("target_gb", target_gb, "a card size in GB, at least 1")
     settings = {
         "method": method,
         "batch_size": batch_size,

@@ -13,6 +13,20 @@ from ftcore.data.versions import SPLITS
 
 PREVIEW_TEXT_CHARS = 120  # long turns are cut in preview tables, never in the data
 
+# Columns of each table, so that an empty table shows its headers too. Short status
+# columns come first and long texts last, so what matters is on screen at 1280 px.
+PREVIEW_COLUMNS = ["line", "status", "problem", "as imported", "labels", "as written"]
+PREVIEW_WIDTHS = ["56px", "72px", "16%", "32%", "12%", "28%"]
+REJECT_COLUMNS = ["file", "line", "field", "reason", "raw"]
+REJECT_WIDTHS = ["14%", "56px", "12%", "32%", "34%"]
+CLEANING_COLUMNS = ["rule", "enabled", "rows changed", "matches"]
+CLUSTER_COLUMNS = ["kept", "duplicate", "kind", "similarity", "dropped", "kept text"]
+CLUSTER_COLUMNS += ["duplicate text"]
+SPLIT_COLUMNS = ["split", "rows", "sealed", "length unit", "mean", "p95", "max"]
+VERSION_COLUMNS = ["name", "version", "train", "val", "test", "rejected", "hash", "created"]
+VERSION_COLUMNS += ["folder"]
+VERSION_WIDTHS = ["15%", "80px", "64px", "56px", "56px", "88px", "120px", "15%", "32%"]
+
 
 def _short(text: str) -> str:
     return text if len(text) <= PREVIEW_TEXT_CHARS else text[:PREVIEW_TEXT_CHARS] + "…"
@@ -38,8 +52,7 @@ def preview_table(pairs: list[tuple[RawRow, Record | Reject]]) -> pd.DataFrame:
             )
             row["labels"] = ", ".join(f"{key}={value}" for key, value in outcome.labels.items())
         rows.append(row)
-    columns = ["line", "as written", "status", "as imported", "labels", "problem"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
 
 
 def rejects_table(rejects: list[Reject]) -> pd.DataFrame:
@@ -48,7 +61,7 @@ def rejects_table(rejects: list[Reject]) -> pd.DataFrame:
         {"file": r.file, "line": r.line, "field": r.field, "reason": r.reason, "raw": _short(r.raw)}
         for r in rejects
     ]
-    return pd.DataFrame(rows, columns=["file", "line", "field", "reason", "raw"])
+    return pd.DataFrame(rows, columns=REJECT_COLUMNS)
 
 
 def cleaning_table(manifest: dict) -> pd.DataFrame:
@@ -61,7 +74,7 @@ def cleaning_table(manifest: dict) -> pd.DataFrame:
         }
         for rule, info in manifest["cleaning"].items()
     ]
-    return pd.DataFrame(rows, columns=["rule", "enabled", "rows changed", "matches"])
+    return pd.DataFrame(rows, columns=CLEANING_COLUMNS)
 
 
 def _where(row: dict) -> str:
@@ -70,7 +83,6 @@ def _where(row: dict) -> str:
 
 def clusters_table(clusters: list[dict]) -> pd.DataFrame:
     """One line per duplicate: the row it duplicates (kept), how alike, and its fate."""
-    columns = ["kept", "kept text", "duplicate", "duplicate text", "kind", "similarity", "dropped"]
     rows = [
         {
             "kept": _where(c["kept"]),
@@ -84,7 +96,7 @@ def clusters_table(clusters: list[dict]) -> pd.DataFrame:
         for c in clusters
         for m in c["members"]
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
 
 
 def split_table(manifest: dict) -> pd.DataFrame:
@@ -98,12 +110,37 @@ def split_table(manifest: dict) -> pd.DataFrame:
                 "split": split,
                 "rows": info["rows"],
                 "sealed": info["sealed"],
-                f"mean {length['unit']}": length.get("mean"),
-                f"p95 {length['unit']}": length.get("p95"),
+                "length unit": length["unit"],
+                "mean": length.get("mean"),
+                "p95": length.get("p95"),
                 "max": length.get("max"),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SPLIT_COLUMNS)
+
+
+def versions_table(versions: list[dict]) -> pd.DataFrame:
+    """Saved dataset versions (ftcore.data.versions.list_versions), newest first."""
+    rows = [
+        [
+            v["name"],
+            v["version"],
+            v["counts"].get("train"),
+            v["counts"].get("val"),
+            v["counts"].get("test"),
+            v["counts"].get("rejected"),
+            v["content_hash"][:12],
+            v["created_at"],
+            v["path"],
+        ]
+        for v in versions
+    ]
+    return pd.DataFrame(rows, columns=VERSION_COLUMNS)
+
+
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    """A table with headers and no rows, for before anything is prepared."""
+    return pd.DataFrame(columns=columns)
 
 
 def label_share_figure(manifest: dict, label: str | None):

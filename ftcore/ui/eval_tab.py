@@ -8,13 +8,18 @@ from ftcore.data.samples import SAMPLE_SETS
 from ftcore.evaluation.assess import run_progress
 from ftcore.evaluation.options import DEFAULTS, EVAL_SPLITS, option_help
 from ftcore.evaluation.pipeline import evaluate
-from ftcore.runtime.adapters import find_adapters
 from ftcore.ui import eval_views, train_views
-from ftcore.ui.choices import BASE_CHOICES, dataset_choices, require_dataset
+from ftcore.ui.choices import (
+    BASE_CHOICES,
+    dataset_choices,
+    require_dataset,
+    run_adapter_choices,
+)
 from ftcore.ui.downloads import zip_folder
 from ftcore.ui.error_toasts import shows_errors
 
 PROBE_FILE = SAMPLE_SETS["General-ability probe (alpaca, 80 rows)"]
+CURVES_TITLE = "Training curves of the first adapter's run"
 
 
 class EvalHandlers:
@@ -22,8 +27,10 @@ class EvalHandlers:
         self.context = context
 
     def lists(self):
-        adapters = [str(path) for path in find_adapters(self.context.workspace.runs)]
-        return gr.Dropdown(choices=dataset_choices(self.context)), gr.Dropdown(choices=adapters)
+        return (
+            gr.Dropdown(choices=dataset_choices(self.context)),
+            gr.Dropdown(choices=run_adapter_choices(self.context)),
+        )
 
     @shows_errors
     def run(
@@ -59,16 +66,24 @@ class EvalHandlers:
         )
         assessments = result.assessments
         progress_rows = run_progress(adapters[0]) if adapters else []
+        curves = train_views.curves_figure(progress_rows, CURVES_TITLE) if progress_rows else None
         return (
             eval_views.verdict_markdown(assessments),
             eval_views.exam_table(assessments),
             eval_views.scores_table(result.scores),
             eval_views.delta_figure(result.comparisons),
             eval_views.gap_figure(assessments),
-            train_views.curves_figure(progress_rows) if progress_rows else None,
+            curves,
             eval_views.per_example_table(result.examples),
             zip_folder(result.out_dir, f"evaluation-{result.out_dir.name}"),
         )
+
+    @staticmethod
+    def show_results(curves):
+        """Charts and the download start hidden (empty, they are blank boxes); shown once
+        an evaluation has filled them, the curves only for an adapter with a run."""
+        shown = gr.update(visible=True)
+        return shown, shown, gr.update(visible=curves is not None), shown
 
 
 def build_eval_tab(context) -> None:
@@ -114,19 +129,36 @@ def build_eval_tab(context) -> None:
             )
         run = gr.Button("Evaluate", variant="primary")
         verdict = gr.Markdown()
-        exam = gr.Dataframe(label="Three-part exam", wrap=True)
-        comparison = gr.Plot(label="Fine-tuned − base on the same examples (paired 95% CI)")
-        with gr.Row():
-            gaps = gr.Plot(label="Generalisation gaps", scale=1)
-            curves = gr.Plot(label="Training curves of the adapter's run", scale=2)
-        examples = gr.Dataframe(label="Per example (sortable)", wrap=True, max_height=500)
-        scores = gr.Dataframe(label="All scores with their signatures", wrap=True)
-        download = gr.File(label="Download the evaluation (.zip: predictions, scores, CSV)")
+        # Tables start with their own headers (an empty one shows "1 2 3"); charts carry
+        # their titles inside, where no label chip covers them.
+        exam = gr.Dataframe(
+            eval_views.exam_table({}),
+            label="Three-part exam",
+            wrap=True,
+            # Numbers narrow, the reason wide: the table fits the page and "why" wraps.
+            column_widths=["14%", "15%", "7%", "8%", "7%", "11%", "38%"],
+        )
+        comparison = gr.Plot(show_label=False, visible=False)
+        gaps = gr.Plot(show_label=False, visible=False)
+        curves = gr.Plot(show_label=False, visible=False)
+        examples = gr.Dataframe(
+            eval_views.per_example_table([]),
+            label="Per example (sortable)",
+            wrap=True,
+            max_height=500,
+        )
+        scores = gr.Dataframe(
+            eval_views.scores_table({}), label="All scores with their signatures", wrap=True
+        )
+        download = gr.File(
+            label="Download the evaluation (.zip: predictions, scores, CSV)", visible=False
+        )
 
     tab.select(handlers.lists, None, [data, adapters], api_name=False)
+    # The API answers values only; showing the hidden outputs is a step of its own.
     run.click(
         handlers.run,
         [base, adapters, data, splits, use_probe, limit, max_new_tokens, batch_size],
         [verdict, exam, scores, comparison, gaps, curves, examples, download],
         api_name="evaluate",
-    )
+    ).success(handlers.show_results, curves, [comparison, gaps, curves, download], api_name=False)

@@ -7,6 +7,9 @@ import pandas as pd
 from ftcore.metrics.registry import METRIC_NAMES
 
 CHART_METRICS = ("rougeL", "chrf", "bleu")
+EXAMPLE_COLUMNS = ["split", "id", "prompt", "reference"]  # then each model's output and score
+DELTA_TITLE = "Fine-tuned − base on the same examples (paired 95% CI)"
+GAP_TITLE = "Generalisation gaps: train vs held-out (95% CI)"
 TABLE_METRICS = (*METRIC_NAMES, "perplexity", "perplexity_per_char")
 
 
@@ -69,10 +72,10 @@ def per_example_table(examples: list[dict]) -> pd.DataFrame:
     """Prompt, reference and each model's output side by side, with its ROUGE-L."""
     frame = pd.DataFrame(examples)
     if frame.empty:
-        return frame
+        return pd.DataFrame(columns=EXAMPLE_COLUMNS)
     frame["rougeL"] = [scores.get("rougeL") for scores in frame["scores"]]
     wide = frame.pivot_table(
-        index=["split", "id", "prompt", "reference"],
+        index=EXAMPLE_COLUMNS,
         columns="model",
         values=["prediction", "rougeL"],
         aggfunc="first",
@@ -90,9 +93,15 @@ def delta_figure(comparisons: list):
     import matplotlib.pyplot as plt
 
     metrics = [m for m in CHART_METRICS if any(c.metric == m for c in comparisons)]
+    rows = max(len({(c.model, c.split) for c in comparisons}), 1)
     figure, axes = plt.subplots(
-        1, max(len(metrics), 1), figsize=(4.6 * max(len(metrics), 1), 3.4), squeeze=False
+        1,
+        max(len(metrics), 1),
+        figsize=(4.6 * max(len(metrics), 1), 1.6 + 0.35 * rows),
+        squeeze=False,
+        layout="constrained",
     )
+    figure.suptitle(DELTA_TITLE, fontweight="bold")
     if not metrics:
         axes[0][0].axis("off")
         axes[0][0].text(0.5, 0.5, "Evaluate an adapter to compare it with the base.", ha="center")
@@ -109,7 +118,6 @@ def delta_figure(comparisons: list):
         axis.axvline(0, color="black", linewidth=0.8)
         axis.set_title(f"{metric}: fine-tuned − base")
         axis.invert_yaxis()  # first model on top, as in the tables
-    figure.tight_layout()
     return figure
 
 
@@ -124,10 +132,10 @@ def _delta_colour(comparison) -> str:
 def gap_figure(assessments: dict):
     """Train minus held-out, per fine-tuned model: NLL (held-out minus train, nats, and
     that gap beyond the base model's own, which the verdict judges) and each generation
-    metric, with 95% CIs. Bars far from 0 mean a generalisation gap."""
+    metric, with 95% CIs. Bars far from 0 mean a generalisation gap. One model's bars
+    need no legend; several get one beside the chart, never over a bar."""
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3.2))
     rows = []
     for model, assessment in assessments.items():
         for label, gap in (
@@ -139,14 +147,21 @@ def gap_figure(assessments: dict):
         for metric, gap in assessment.generation_gaps.items():
             rows.append((model, f"{metric} (train − held-out)", gap.value, gap.ci_low, gap.ci_high))
     frame = pd.DataFrame(rows, columns=["model", "gap", "value", "low", "high"])
+    gaps = list(dict.fromkeys(frame["gap"]))  # in the order above, not alphabetical
+    figure, axis = plt.subplots(figsize=(10, 1.4 + 0.3 * max(len(rows), 1)), layout="constrained")
+    figure.suptitle(GAP_TITLE, fontweight="bold")
     if frame.empty:
         axis.axis("off")
+        axis.text(0.5, 0.5, "Evaluate an adapter on train and val to see its gaps.", ha="center")
         return figure
-    values = frame.pivot(index="gap", columns="model", values="value")
+    values = frame.pivot(index="gap", columns="model", values="value").loc[gaps[::-1]]
     half = ((frame["high"] - frame["low"]) / 2).fillna(0)
     errors = frame.assign(half=half).pivot(index="gap", columns="model", values="half")
-    values.plot.barh(ax=axis, xerr=errors, capsize=3)
+    values.plot.barh(ax=axis, xerr=errors.loc[gaps[::-1]], capsize=3, legend=False)
+    if len(values.columns) > 1:
+        axis.legend(title="model", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    else:
+        figure.suptitle(f"{GAP_TITLE} · {values.columns[0]}", fontweight="bold")
     axis.axvline(0, color="black", linewidth=0.8)
-    axis.set_xlabel("gap (95% CI)")
-    figure.tight_layout()
+    axis.set(xlabel="gap (95% CI)", ylabel="")
     return figure

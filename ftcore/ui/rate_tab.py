@@ -9,8 +9,7 @@ shows or not. The rater page is the same one rater mode serves (ftcore.ui.rating
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import time
 
 import gradio as gr
 
@@ -26,8 +25,10 @@ from ftcore.rating.sessions import (
     session_info,
     session_status,
 )
+from ftcore.rating.snapshots import copy_database
 from ftcore.ui import rate_views
 from ftcore.ui.access import require_admin
+from ftcore.ui.downloads import download_dir
 from ftcore.ui.error_toasts import shows_errors
 from ftcore.ui.rating_page import build_rater_page
 from ftcore.ui.rating_widgets import browser_secret
@@ -38,7 +39,7 @@ SOURCES = {"evaluation": "An evaluation of this workspace", "predictions": "A pr
 CREATE_WIDGETS = [
     "source", "eval_dir", "predictions", "split", "name", "rubric", "models",
     "ratings_per_item", "items_per_rater", "repeat_share", "min_seconds", "invites",
-    "closes_at", "gold",
+    "closes_at", "gold", "adaptive",
 ]  # fmt: skip
 
 
@@ -63,8 +64,8 @@ class RateAdminHandlers:
     @shows_errors
     def create(
         self, source, eval_dir, predictions, split, name, rubric, models, ratings_per_item,
-        items_per_rater, repeat_share, min_seconds, invites, closes_at, gold,
-        request: gr.Request,
+        items_per_rater, repeat_share, min_seconds, invites, closes_at, gold, adaptive=False,
+        request: gr.Request = None,
     ):  # fmt: skip
         self.admin(request, "creating a rating session")
         from_evaluation = source == "evaluation"
@@ -83,6 +84,7 @@ class RateAdminHandlers:
             access="invite" if invites else "open",
             invites=int(invites or 0),
             closes_at=closes_at or "",
+            adaptive=bool(adaptive),
         )
         info = create_session(self.context.db, self.context.workspace, plan)
         sessions = list_sessions(self.context.db)
@@ -130,10 +132,16 @@ class RateAdminHandlers:
         self.admin(request, "exporting votes")
         if not session_id:
             raise gr.Error("Pick a session first.")
-        # A temporary folder: Gradio serves downloads only from its allowed places.
-        out = Path(tempfile.mkdtemp(prefix="ftstudio-")) / f"rating-{session_id}"
+        out = download_dir(f"rating-{session_id}")
         votes = export_votes(self.context.db, session_id, out)
         return [str(votes), str(out / SESSION_JSON)]
+
+    @shows_errors
+    def snapshot(self, request: gr.Request):
+        self.admin(request, "downloading a database snapshot")
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        out = download_dir("snapshot") / f"ftstudio-{stamp}.db"
+        return [str(copy_database(self.context.db, out))]
 
 
 def build_create_form(context) -> dict:
@@ -180,6 +188,7 @@ def build_create_form(context) -> dict:
         w["gold"] = gr.File(
             label="Gold pairs (.jsonl)", file_types=[".jsonl"], type="filepath", height=120
         )
+        w["adaptive"] = gr.Checkbox(False, label="Adaptive assignment", info=plan_help("adaptive"))
     return w
 
 
@@ -207,7 +216,13 @@ def build_rate_tab(context, app: gr.Blocks, app_tabs: gr.Tabs) -> None:
             form = build_create_form(context)
             create = gr.Button("Create session", variant="primary")
             created = gr.Markdown()
-            links = gr.Textbox(label="Rater links", lines=2, buttons=["copy"], interactive=False)
+            links = gr.Textbox(
+                label="Rater links",
+                lines=2,
+                buttons=["copy"],
+                interactive=False,
+                elem_id="ft-rater-links",
+            )
             sessions = gr.Dataframe(label="Sessions", wrap=True, interactive=False)
             with gr.Row():
                 session = gr.Dropdown([], label="Session", scale=3)
@@ -216,6 +231,7 @@ def build_rate_tab(context, app: gr.Blocks, app_tabs: gr.Tabs) -> None:
                 invite = gr.Button("Add invites")
                 close = gr.Button("Close session", variant="stop")
                 export = gr.Button("Export votes.csv")
+                snapshot = gr.Button("Download snapshot (.db)")
             status = gr.Markdown()
             coverage = gr.Dataframe(label="Coverage per item", wrap=True, max_height=400)
             download = gr.File(label="Export", file_count="multiple", height=120)
@@ -251,3 +267,4 @@ def build_rate_tab(context, app: gr.Blocks, app_tabs: gr.Tabs) -> None:
     close.click(handlers.close, session, watched, api_name="rating_close")
     invite.click(handlers.invite, [session, invites], watched, api_name="rating_invite")
     export.click(handlers.export, session, download, api_name="rating_export")
+    snapshot.click(handlers.snapshot, None, download, api_name="rating_snapshot")

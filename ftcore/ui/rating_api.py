@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 
+import gradio as gr
+
 from ftcore.db import Database
 from ftcore.rating import service
 from ftcore.ui.error_toasts import shows_errors
@@ -49,8 +51,18 @@ class RatingApi:
 
     @shows_errors
     @timed
-    def rating_join(self, session_code: str, rater_name: str) -> dict:
-        return service.join(self.database, (session_code or "").strip(), (rater_name or "").strip())
+    def rating_join(
+        self, session_code: str, rater_name: str, profile: gr.OAuthProfile | None = None
+    ) -> dict:
+        # Gradio fills `profile` from an HF login (never part of the API's arguments): a
+        # signed-in rater is then one rater on every device; others are their token.
+        identity = f"hf:{profile.username}" if profile is not None else None
+        return service.join(
+            self.database,
+            (session_code or "").strip(),
+            (rater_name or "").strip(),
+            identity=identity,
+        )
 
     @shows_errors
     @timed

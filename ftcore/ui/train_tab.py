@@ -21,7 +21,12 @@ from ftcore.training.config import (
     setting_help,
 )
 from ftcore.training.memory import estimate_for_config
-from ftcore.training.presets import PRESETS, STARTER_DESCRIPTION
+from ftcore.training.presets import (
+    DEFAULT_PRESET_DESCRIPTION,
+    PRESETS,
+    default_preset,
+    preset_config,
+)
 from ftcore.training.runfiles import log_tail, read_progress, read_status
 from ftcore.training.weights import export_merged
 from ftcore.ui import train_views
@@ -29,6 +34,13 @@ from ftcore.ui.choices import BASE_CHOICES, dataset_choices, require_dataset
 from ftcore.ui.error_toasts import shows_errors
 
 POLL_SECONDS = 2.0
+# Gradio's own autoscroll left the log tail at its top (checked in Chromium: a finished
+# run's log, and one filled while the tab was hidden), so the browser scrolls it to its
+# newest line whenever it changes and whenever the tab opens.
+SCROLL_LOG_TO_END = """() => requestAnimationFrame(() => {
+    const log = document.querySelector('#train-log textarea');
+    if (log) log.scrollTop = log.scrollHeight;
+})"""
 # The widgets that make a TrainConfig, in the order the handlers receive them.
 CONFIG_FIELDS = [
     "base",
@@ -111,19 +123,22 @@ class TrainHandlers:
 
     def refresh(self, run_dir: str | None, drawn: tuple | None):
         """Status, progress bar, curves and log of the run; the chart is redrawn only
-        when a new step was logged."""
+        when a new step was logged, and the run list relabelled when a state changed."""
         has_run = run_dir and read_status(run_dir)
         status = jobs.run_status(run_dir, self.context.db) if has_run else None
         key = (run_dir, status.step if status else None, status.state if status else None)
-        figure = gr.skip()
+        figure = runs = gr.skip()
         if key != drawn:
             figure = train_views.curves_figure(read_progress(run_dir)) if status else None
+        if drawn is None or (key[0], key[2]) != (drawn[0], drawn[2]):
+            runs = gr.Dropdown(choices=run_choices(self.context))
         return (
             train_views.status_markdown(status),
             train_views.progress_html(status),
             figure,
             log_tail(run_dir) if status else "",
             key,
+            runs,
         )
 
     @shows_errors
@@ -139,8 +154,8 @@ def number(name: str, value, **kwargs):
 
 
 def config_widgets(context) -> dict[str, gr.components.Component]:
-    """One widget per CONFIG_FIELDS entry, defaulting to the starter preset."""
-    d = TrainConfig()
+    """One widget per CONFIG_FIELDS entry, defaulting to the default base model's preset."""
+    d = preset_config(default_preset(TrainConfig().base))
     w: dict[str, gr.components.Component] = {}
     with gr.Row():
         w["base"] = gr.Dropdown(
@@ -196,8 +211,8 @@ def config_widgets(context) -> dict[str, gr.components.Component]:
 def build_train_tab(context) -> None:
     handlers = TrainHandlers(context)
     with gr.Tab("Train") as tab:
-        gr.Markdown(f"**Starter preset** — {STARTER_DESCRIPTION}")
-        preset = gr.Radio(list(PRESETS), value="starter", label="preset")
+        gr.Markdown(DEFAULT_PRESET_DESCRIPTION)
+        preset = gr.Radio(list(PRESETS), value=default_preset(TrainConfig().base), label="preset")
         widgets = config_widgets(context)
         with gr.Row():
             estimate = gr.Button("Estimate GPU memory")
@@ -209,13 +224,15 @@ def build_train_tab(context) -> None:
             command = gr.Code(language="shell", label="command")
             config_yaml = gr.Code(language="yaml", label="config.yaml")
         with gr.Row():
-            run = gr.Dropdown(run_choices(context), label="run", scale=4, allow_custom_value=True)
+            # Filled when the tab opens, with the newest run chosen: choices given here
+            # would be those of the server's start, and a reload would show its first.
+            run = gr.Dropdown([], label="run", scale=4, allow_custom_value=True)
             stop = gr.Button("Stop", variant="stop", scale=1)
             resume = gr.Button("Resume", scale=1)
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="train-status")
         bar = gr.HTML()
-        curves = gr.Plot(label="curves")
-        log = gr.Textbox(label="log tail", lines=8, max_lines=8, autoscroll=True)
+        curves = gr.Plot(show_label=False)
+        log = gr.Textbox(label="log tail", lines=8, max_lines=8, elem_id="train-log")
         with gr.Row():
             export_to = gr.Textbox(label="export folder", placeholder="default: RUN/merged")
             export = gr.Button("Merge and export")
@@ -227,6 +244,8 @@ def build_train_tab(context) -> None:
     # Opening the tab (also after a page reload) lists new dataset versions and runs and
     # reattaches to the newest run.
     tab.select(handlers.lists, [run], [widgets["data"], run], api_name=False)
+    for trigger in (tab.select, log.change):
+        trigger(None, js=SCROLL_LOG_TO_END)
     preset.change(
         lambda name: [
             gr.update(value=PRESETS[name].get(f, getattr(TrainConfig(), f))) for f in PRESET_FIELDS
@@ -241,7 +260,7 @@ def build_train_tab(context) -> None:
     stop.click(handlers.stop, run, None, api_name="train_stop")
     resume.click(handlers.resume, run, run, api_name="train_resume")
     export.click(handlers.export, [run, export_to], exported, api_name="train_export")
-    refresh_outputs = [status, bar, curves, log, drawn]
+    refresh_outputs = [status, bar, curves, log, drawn, run]
     for trigger in (timer.tick, run.change):
         trigger(
             handlers.refresh, [run, drawn], refresh_outputs, api_name=False, show_progress="hidden"

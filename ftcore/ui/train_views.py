@@ -41,24 +41,30 @@ def progress_html(status: RunStatus | None) -> str:
     )
 
 
-def curves_figure(progress: list[dict]):
-    """Train and val loss on one chart, then gradient norm and learning rate."""
+def curves_figure(progress: list[dict], title: str | None = None):
+    """Train and val loss on one chart, then gradient norm and learning rate; the legend
+    sits under the loss chart, clear of its lines, and `title` above all three."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     train = [row for row in progress if row.get("kind") == "train"]
     val = [row for row in progress if row.get("kind") == "val"]
     figure, (loss, grad, lr) = plt.subplots(
-        1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]}
+        1, 3, figsize=(12, 3.4), width_ratios=[2, 1, 1], layout="constrained"
     )
     loss.plot(
         [r["step"] for r in train], [r["train_loss"] for r in train], label="train", linewidth=1
     )
     loss.plot([r["step"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
     loss.set(title="loss (response tokens, mean NLL)", xlabel="step")
-    loss.legend()
+    loss.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     grad.plot([r["step"] for r in train], [r.get("grad_norm") for r in train], color="C2")
     grad.set(title="gradient norm", xlabel="step")
     lr.plot([r["step"] for r in train], [r.get("lr") for r in train], color="C3")
     lr.set(title="learning rate", xlabel="step")
-    figure.tight_layout()
+    lr.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    for axis in (loss, grad, lr):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+    if title:
+        figure.suptitle(title, fontweight="bold")
     return figure

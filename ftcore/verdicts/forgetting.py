@@ -14,6 +14,8 @@ Forgetting (`forgetting_check`, thresholds in VerdictSettings):
   the drop is real: with per-example lists, the paired CI of tuned − base lies wholly on
   the bad side of 0; without them, the two models' own CIs do not overlap (a conservative
   stand-in); without any CI the point drop decides and the reason says so.
+Each reason says which way the number moved (rose, fell, stayed) and then, separately,
+what that means: better than the base, worse but within the allowance, or worse beyond it.
 
 Three-part exam (`three_part_exam`): per part, "better" when the paired CI of the
 tuned − base delta of the main metric excludes 0 in the good direction, "worse" when it
@@ -90,20 +92,30 @@ def _relative(base: float, tuned: float) -> float | None:
     return (tuned - base) / abs(base) if base else None
 
 
+def _moved(name: str, b: float, t: float, change: float | None, digits: int) -> str:
+    """ "NAME rose/fell from B to T (±x%)", or "NAME stayed at B"; the verb says which
+    way the number went, never whether that is good."""
+    if b == t:
+        return f"{name} stayed at {b:.{digits}f}"
+    verb = "rose" if t > b else "fell"
+    pct = f" ({change:+.1%})" if change is not None else ""
+    return f"{name} {verb} from {b:.{digits}f} to {t:.{digits}f}{pct}"
+
+
 def _perplexity_check(base: dict, tuned: dict, s: VerdictSettings) -> ProbeCheck:
     b, t = base["value"], tuned["value"]
     change = _relative(b, t)
     regressed = change is not None and change > s.max_ppl_increase
-    moved = f"Probe perplexity went from {b:.2f} to {t:.2f}"
-    if change is None:
-        reason = f"{moved}."
-    elif change <= 0:
-        reason = f"{moved} ({change:+.1%}): no increase."
+    moved = _moved("Probe perplexity", b, t, change, 2)
+    allowed = f"the {s.max_ppl_increase:.0%} allowed increase"
+    if t == b:
+        reason = f"{moved}: no change."
+    elif t < b:
+        reason = f"{moved}: better than the base, no forgetting."
+    elif regressed:
+        reason = f"{moved}: worse by more than {allowed}."
     else:
-        verdict = "above" if regressed else "within"
-        reason = (
-            f"{moved} ({change:+.1%}), {verdict} the {s.max_ppl_increase:.0%} allowed increase."
-        )
+        reason = f"{moved}: worse, but within {allowed}."
     return ProbeCheck("perplexity", b, t, change, None, regressed, reason)
 
 
@@ -144,15 +156,20 @@ def _metric_check(
         real, how = True, "no interval to check it against"
     regressed = big and real
     change = _relative(b, t)
-    moved = f"{name} went from {b:.3f} to {t:.3f}" + (f" ({change:+.1%})" if change else "")
-    if drop <= 0:
-        reason = f"{moved}: no drop."
-    elif regressed:
-        reason = f"{moved}: a drop beyond {s.max_metric_drop:.0%} of the base value ({how})."
+    moved = _moved(name, b, t, change, 3)
+    allowed = f"the {s.max_metric_drop:.0%} allowed decline"
+    if drop == 0:
+        reason = f"{moved}: no change."
+    elif drop < 0:
+        reason = f"{moved}: better than the base, no forgetting."
     elif not big:
-        reason = f"{moved}: a drop, within the {s.max_metric_drop:.0%} allowed drop."
+        reason = f"{moved}: worse, but within {allowed}."
+    elif regressed:
+        reason = f"{moved}: worse by more than {allowed} ({how})."
     else:
-        reason = f"{moved}: a drop, but not distinguishable from noise ({how})."
+        reason = (
+            f"{moved}: worse by more than {allowed}, but not distinguishable from noise ({how})."
+        )
     return ProbeCheck(name, b, t, change, ci, regressed, reason)
 
 
@@ -170,7 +187,12 @@ class ExamPart:
     delta: float  # tuned − base
     delta_ci: Interval | None  # paired CI of the delta
     verdict: str  # "better", "worse" or "no clear change"
-    reason: str
+    reason: str  # the numbers behind the verdict; part and verdict have their own fields
+
+    @property
+    def sentence(self) -> str:
+        """Part, verdict and reason as one line of text."""
+        return f"{self.part}: {self.verdict}. {self.reason}"
 
 
 def three_part_exam(
@@ -218,7 +240,7 @@ def _exam_part(row: dict, n_resamples: int, seed: int, s: VerdictSettings) -> Ex
         delta=delta,
         delta_ci=Interval(*delta_ci) if delta_ci is not None else None,
         verdict=verdict,
-        reason=f"{row['part']}: {verdict}. {why}.",
+        reason=f"{why}.",
     )
 
 

@@ -281,7 +281,15 @@ def _higher_or_lower(gap: float) -> str:
     return f"{abs(gap):.2f} {'higher' if gap >= 0 else 'lower'}"
 
 
+def _gap_change(gap: float) -> str:
+    if abs(gap) < 0.005:  # shown as 0.00: neither added nor removed
+        return "left the gap as it was"
+    return f"added {gap:.2f} nats of gap" if gap > 0 else f"took {-gap:.2f} nats off the gap"
+
+
 def _gap_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
+    """Three distinct outcomes: no gap (held-out fits at least as well), a gap within the
+    allowance, a gap beyond it; plus an interval that straddles the allowance."""
     gap, ci, excess = e.deciding_gap()
     if gap is None or ci is None:
         return []
@@ -289,17 +297,26 @@ def _gap_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
         head = (
             f"Held-out NLL is {_higher_or_lower(e.nll_gap)} than train NLL for the fine-tune "
             f"and {_higher_or_lower(e.base_nll_gap)} for the base model, so the fine-tune "
-            f"added {gap:.2f} nats of gap ({_ci_text(ci, s)})"
+            f"{_gap_change(gap)} ({_ci_text(ci, s)})"
         )
     else:
         head = f"Held-out NLL is {_higher_or_lower(gap)} than train NLL ({_ci_text(ci, s)})"
+    what = "added gap" if excess else "gap"
+    a_gap = f"an {what}" if excess else f"a {what}"
+    allowed = f"the {s.max_nll_gap:.2f} nats allowed"
     if ci[0] > s.max_nll_gap:
-        return [f"{head}: the model fits its training data much better than new data."]
-    if ci[1] <= s.max_nll_gap:
         return [
-            f"{head}: within {s.max_nll_gap:.2f} nats, so new data fits about as well as train."
+            f"{head}: {a_gap} beyond {allowed}; the model fits its training data much "
+            "better than new data."
         ]
-    return [f"{head}: the interval straddles the {s.max_nll_gap:.2f}-nat threshold."]
+    if ci[1] <= s.max_nll_gap and gap <= 0:
+        return [
+            f"{head}: no {what}, and the interval stays within {allowed}, so new data fits "
+            "at least as well as train."
+        ]
+    if ci[1] <= s.max_nll_gap:
+        return [f"{head}: {a_gap} within {allowed}, so new data fits about as well as train."]
+    return [f"{head}: the interval straddles {allowed}; more examples would decide."]
 
 
 def _curve_reasons(curve: CurveAnalysis | None, s: VerdictSettings) -> list[str]:
@@ -365,16 +382,19 @@ def _symptom_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
 def _memorisation_reason(e: OverfitEvidence, s: VerdictSettings) -> str:
     rate = e.memorisation_rate
     head = f"{rate:.1%} of held-out outputs copy a training target verbatim or nearly"
+    limit = f"the {s.memorisation_excess:.0%} that counts as memorising"
     if e.memorisation_baseline is None:
         verb = "at or above" if rate >= s.memorisation_excess else "below"
-        return f"{head}, {verb} the {s.memorisation_excess:.0%} threshold (no baseline given)."
+        return f"{head}, {verb} {limit} (no baseline given)."
     excess = rate - e.memorisation_baseline
-    verb = "at or above" if excess >= s.memorisation_excess else "below"
-    return (
+    head = (
         f"{head} (outputs equal to their own reference not counted), against "
-        f"{e.memorisation_baseline:.1%} of held-out references: {excess:+.1%}, {verb} the "
-        f"{s.memorisation_excess:.0%} excess that counts as memorising."
+        f"{e.memorisation_baseline:.1%} of held-out references"
     )
+    if excess <= 0:
+        return f"{head}: no more copying than the references themselves."
+    verb = "at or above" if excess >= s.memorisation_excess else "below"
+    return f"{head}: {excess:.1%} more, {verb} {limit}."
 
 
 def _base_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
@@ -389,7 +409,7 @@ def _base_reasons(e: OverfitEvidence, s: VerdictSettings) -> list[str]:
         head += f" (gain {_ci_text(e.base_gain_ci, s)}, paired)"
     if _clearly_learned(e, s):
         return [f"{head}: {gain:.2f} nats better than the base."]
-    return [
-        f"{head}: not clearly better than the base (gain {gain:.2f} nats); a clear gain is at "
-        f"least {s.min_base_gain:.2f} nats with its interval above 0."
-    ]
+    clear = f"a clear gain is at least {s.min_base_gain:.2f} nats with its interval above 0"
+    if gain < 0:
+        return [f"{head}: {-gain:.2f} nats worse than the base; {clear}."]
+    return [f"{head}: not clearly better than the base (gain {gain:.2f} nats); {clear}."]

@@ -112,6 +112,11 @@ class VerdictSettings:
             f"*Settings used:* {values} (see `ftcore.verdicts.verdict_settings.VerdictSettings`)."
         )
 
+    def to_text(self) -> str:
+        """The same line as plain text, for a terminal."""
+        values = ", ".join(f"{k}={v:g}" for k, v in self.to_json().items())
+        return f"settings used: {values} (see ftcore.verdicts.verdict_settings.VerdictSettings)."
+
 
 def child_seeds(seed: int, count: int) -> list[int]:
     """`count` independent seeds derived from the caller's one, so that every interval is
