@@ -44,6 +44,23 @@ def replies(model, tokenizer, prompts: list[list[int]]) -> list[str]:
     ]
 
 
+def replies_with_model_decoding(model, tokenizer, prompts: list[list[int]], folder) -> list[str]:
+    """Greedy replies under the base model's own generation_config.json (its loop guards:
+    repetition_penalty, no_repeat_ngram_size), one prompt at a time (no padding)."""
+    import torch
+    from transformers import GenerationConfig
+
+    from ftcore.runtime.generation import decode_complete
+
+    config = GenerationConfig.from_pretrained(folder, max_new_tokens=MAX_NEW_TOKENS)
+    out = []
+    with torch.inference_mode():
+        for ids in prompts:
+            row = model.generate(input_ids=torch.tensor([ids]), generation_config=config)[0]
+            out.append(decode_complete(tokenizer, row[len(ids) :].tolist()))
+    return out
+
+
 def run(threads: int, base: str, train_flags: list[str]) -> dict:
     import torch
     from peft import PeftModel
@@ -82,9 +99,14 @@ def run(threads: int, base: str, train_flags: list[str]) -> dict:
         prompts = [encode_for_generation(loaded.tokenizer, e.messages) for e in examples]
         start = time.perf_counter()
         before = replies(loaded.model, loaded.tokenizer, prompts)
-        tuned = PeftModel.from_pretrained(loaded.model, str(run_dir / "best"))
+        best = run_dir / "best"
+        if (best / "adapter_config.json").is_file():
+            tuned = PeftModel.from_pretrained(loaded.model, str(best))
+        else:  # full fine-tuning saves a whole model
+            tuned = load_model(str(best), device="cpu").model
         after = replies(tuned, loaded.tokenizer, prompts)
         generate_seconds = time.perf_counter() - start
+        guarded = replies_with_model_decoding(tuned, loaded.tokenizer, prompts, loaded.path)
     return {
         "commands": [
             "ftcore " + " ".join(PREPARE[:2] + [str(GREETINGS.relative_to(ROOT))] + PREPARE[3:]),
@@ -103,6 +125,7 @@ def run(threads: int, base: str, train_flags: list[str]) -> dict:
         "held_out_prompts": len(examples),
         "clean_rate_before": clean_greeting_rate(before),
         "clean_rate_after": clean_greeting_rate(after),
+        "clean_rate_after_with_model_generation_config": clean_greeting_rate(guarded),
         "target_clean_rate": TARGET_CLEAN_RATE,
         "config_yaml": config,
         "replies": [
@@ -113,8 +136,10 @@ def run(threads: int, base: str, train_flags: list[str]) -> dict:
                 "before_problems": greeting_problems(b),
                 "after": a,
                 "after_problems": greeting_problems(a),
+                "after_with_model_generation_config": g,
+                "after_with_model_generation_config_problems": greeting_problems(g),
             }
-            for e, b, a in zip(examples, before, after, strict=True)
+            for e, b, a, g in zip(examples, before, after, guarded, strict=True)
         ],
     }
 
@@ -133,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         f"default run: {result['train_seconds']:.0f} s of training "
         f"({result['train_cpu_seconds']:.0f} s of CPU; target "
         f"{TARGET_SECONDS} s); clean greetings {result['clean_rate_before']:.0%} before, "
-        f"{result['clean_rate_after']:.0%} after, on {result['held_out_prompts']} held-out "
+        f"{result['clean_rate_after']:.0%} after (greedy as `ftcore eval`; "
+        f"{result['clean_rate_after_with_model_generation_config']:.0%} with the model's "
+        f"generation_config.json), on {result['held_out_prompts']} held-out "
         f"prompts -> {args.out}"
     )
     return 0

@@ -1,4 +1,5 @@
-"""The one progress-callback type, and how one step's progress maps onto the whole job's.
+"""The one progress-callback type, how one step's progress maps onto the whole job's, and
+how a duration reads (the CLI's bar and the Train tab say ETAs the same way).
 
 Long jobs (preparing a dataset, generating, scoring, evaluating) take an optional
 `progress(fraction, message)` callback: fraction runs from 0 to 1, message says what is
@@ -17,3 +18,12 @@ def scaled(progress: Progress | None, start: float, end: float) -> Progress | No
     if progress is None:
         return None
     return lambda fraction, message: progress(start + (end - start) * fraction, message)
+
+
+def format_duration(seconds: float | None) -> str:
+    """'1:05', '1:02:03'; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -119,3 +119,51 @@ def test_empty_tables_show_their_own_headers():
     assert list(exam_table({}).columns)[:2] == ["model", "part"]
     assert list(per_example_table([]).columns) == ["split", "id", "prompt", "reference"]
     assert list(scores_table({}).columns)[:3] == ["model", "split", "metric"]
+
+
+def test_per_example_columns_share_the_page_so_outputs_wrap_instead_of_scrolling():
+    from ftcore.ui.eval_views import example_column_widths
+
+    columns = ["split", "id", "prompt", "reference", "base output", "run output"]
+    columns += ["base rougeL", "run rougeL"]
+    widths = example_column_widths(columns)
+    # split 5 + id 8 + two scores 8 each = 29 %; four texts share the other 71 %.
+    assert widths == ["5%", "8%", "17.8%", "17.8%", "17.8%", "17.8%", "8%", "8%"]
+    assert sum(float(w.rstrip("%")) for w in widths) == pytest.approx(100, abs=0.3)
+
+
+def test_per_example_scores_are_rounded_to_four_places_and_sit_beside_the_outputs():
+    from ftcore.ui.eval_views import per_example_table
+
+    examples = [
+        {"split": "val", "id": "g-1", "prompt": "p", "reference": "r", "model": model,
+         "prediction": f"{model} says hi", "scores": {"rougeL": value}}
+        for model, value in (("base", 0.019417475728155), ("run", 2 / 3))
+    ]  # fmt: skip
+    table = per_example_table(examples)
+    assert list(table.columns)[4:] == ["base output", "run output", "base rougeL", "run rougeL"]
+    assert table.loc[0, "base rougeL"] == 0.0194
+    assert table.loc[0, "run rougeL"] == 0.6667
+    assert table.loc[0, "run output"] == "run says hi"
+
+
+def test_the_data_charts_keep_their_legends_beside_the_bars():
+    """Labels per split and lengths per split: three splits' bars, legend right of them."""
+    from ftcore.ui.data_views import label_share_figure, length_figure
+
+    def split(high, low, counts):
+        histogram = {"edges": [0, 16, 32], "counts": counts}
+        return {"labels": {"tone": {"high": high, "low": low}},
+                "length": {"unit": "characters", "histogram": histogram}}  # fmt: skip
+
+    manifest = {"splits": {"train": split(6, 2, [1, 5, 2]), "val": split(1, 1, [0, 2, 0]),
+                           "test": split(1, 1, [1, 1, 0])}}  # fmt: skip
+    for figure in (label_share_figure(manifest, "tone"), length_figure(manifest)):
+        (axis,) = figure.axes
+        legend = axis.get_legend()
+        assert [text.get_text() for text in legend.get_texts()] == ["train", "val", "test"]
+        assert window_extent(legend, figure).x0 >= window_extent(axis, figure).x1
+        # Constrained layout keeps the legend inside the figure, not cut off at its edge.
+        assert window_extent(legend, figure).x1 <= figure.bbox.x1
+    # train is 6 high of 8 rows: 0.75, as the first bar says.
+    assert label_share_figure(manifest, "tone").axes[0].patches[0].get_height() == 0.75

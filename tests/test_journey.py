@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "journey
 # The screenshots the journey keeps, in the order it takes them.
 SHOTS = ("data-tab", "train-tab", "chat-tab", "evaluate-tab", "rate-tab", "rater-1", "rater-2",
          "reports-tab")  # fmt: skip
+# Where scripts/update_readme_screenshots.py cuts each one (pixels from the top), if at all.
+CUTS_FILE = "cuts.json"
+CUT_MARGIN = 12
 SAMPLE = re.compile("Spring Festival greetings")
 RUN_NAME = "journey"
 TRAIN_STEPS = 12
@@ -52,11 +56,21 @@ def site(tmp_path_factory, app_process):
     server.stop()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, cut_at=None) -> None:
+    """Keep the whole page as journey/<name>.png; with `cut_at` (a locator), also note in
+    CUTS_FILE where the README's copy ends: just above that element, when it is there."""
     assert name in SHOTS, f"add {name!r} to SHOTS"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)  # no button drawn in its hover colour
     page.wait_for_timeout(500)  # plots' images decode, toasts settle
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    cuts_file = ARTIFACTS / CUTS_FILE
+    cuts = json.loads(cuts_file.read_text()) if cuts_file.is_file() else {}
+    cuts.pop(name, None)
+    if cut_at is not None and shown(cut_at).count():
+        top = shown(cut_at).first.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+        cuts[name] = int(top) - CUT_MARGIN
+    cuts_file.write_text(json.dumps(cuts, indent=1, sort_keys=True) + "\n")
 
 
 def shown(locator):
@@ -106,7 +120,7 @@ def train(page) -> None:
     status = page.locator("#train-status")
     status.get_by_text("completed").wait_for(timeout=LONG_WAIT)
     assert f"step {TRAIN_STEPS}/{TRAIN_STEPS}" in status.inner_text()
-    shot(page, "train-tab")
+    shot(page, "train-tab", cut_at=page.locator("#train-log"))
 
 
 def chat_side_by_side(page) -> None:
@@ -134,7 +148,7 @@ def evaluate(page) -> None:
     download = page.get_by_text("Download the evaluation")
     download.wait_for(timeout=LONG_WAIT)
     shown(page.locator(".js-plotly-plot, img")).first.wait_for(timeout=WAIT)
-    shot(page, "evaluate-tab")
+    shot(page, "evaluate-tab", cut_at=page.get_by_text("Per example (sortable)"))
 
 
 def create_session(page) -> list[str]:
@@ -150,7 +164,7 @@ def create_session(page) -> list[str]:
     page.get_by_text(f"{ITEMS} items").wait_for(timeout=WAIT)
     links = page.locator("#ft-rater-links textarea").input_value().split()
     assert len(set(links)) == len(RATERS)  # one personal link each
-    shot(page, "rate-tab")
+    shot(page, "rate-tab", cut_at=page.get_by_text("Export", exact=True))
     return links
 
 
@@ -178,28 +192,39 @@ def rate(browser, link: str, name: str, shot_name: str) -> None:
     context.close()
 
 
-def report_and_download(page, tmp_path: Path) -> bytes:
+def pairs_row(page) -> list[str]:
+    """The Reports tab's Pairs table, first row: model A, model B, A wins, B wins, ties,
+    both bad, …"""
+    table = shown(page.locator("table", has=page.get_by_text("A wins", exact=True))).first
+    # Text content, not inner text: Gradio draws the cells over a layout copy of the table
+    # whose own text is hidden.
+    cells = table.locator("tbody tr").first.locator("td").all_text_contents()
+    return [cell.strip() for cell in cells]
+
+
+def report_and_download(page, tmp_path: Path) -> tuple[bytes, list[str]]:
+    """The session's report as shown (its Pairs row) and its votes.csv as downloaded."""
     votes = sum(len(items) for items in RATERS.values())
     page.get_by_role("tab", name="Reports").click()
     pick(page, "Session", re.compile("春节祝福 旅程"))
     summary = f"Compared on {votes} of {votes} votes from {len(RATERS)} raters"
     page.get_by_text(summary).wait_for(timeout=WAIT)
     shown(page.locator("img")).first.wait_for(timeout=WAIT)
-    shot(page, "reports-tab")
+    shot(page, "reports-tab", cut_at=page.get_by_text("Scores as a table"))
+    pairs = pairs_row(page)
     page.get_by_role("button", name="Write report files").click()
-    # A file list row: the file's name, then its download link (which shows the size).
-    row = page.locator("#ft-report-files tr", has_text="votes.csv")
-    link = row.get_by_role("link").first
+    # The file list's link shows the size; the name it saves under is its download name.
+    link = page.locator('#ft-report-files a[download="votes.csv"]')
     link.wait_for(timeout=WAIT)
     with page.expect_download(timeout=WAIT) as download:
         link.click()
     target = tmp_path / "votes.csv"
     download.value.save_as(target)
     assert download.value.suggested_filename == "votes.csv"
-    return target.read_bytes()
+    return target.read_bytes(), pairs
 
 
-def assert_votes_csv(raw: bytes) -> None:
+def assert_votes_csv(raw: bytes) -> list[dict]:
     """One row per vote cast, in the raters' own order, with the choices and scores clicked."""
     assert raw.startswith(BOM)  # Excel then reads the Chinese name right
     rows = list(csv.DictReader(io.StringIO(raw[len(BOM) :].decode("utf-8"))))
@@ -218,6 +243,16 @@ def assert_votes_csv(raw: bytes) -> None:
             lefts = {v for k, v in row.items() if k.endswith("_left") and k != "left_model"}
             rights = {v for k, v in row.items() if k.endswith("_right") and k != "right_model"}
             assert lefts == {str(a)} and rights == {str(b)}
+    return rows
+
+
+def assert_report_counts(pairs: list[str], rows: list[dict]) -> None:
+    """The report's wins, ties and both-bad for the pair are the CSV's, counted here."""
+    model_a, model_b, *counts = pairs[:6]
+    assert {model_a, model_b} == {"base", RUN_NAME}
+    winners = [row["winner"] for row in rows]
+    expected = [winners.count(model_a), winners.count(model_b)]
+    assert [int(count) for count in counts] == [*expected, winners.count("tie"), 0]
 
 
 def test_the_whole_journey_from_an_empty_workspace_to_the_votes_csv(browser, site, tmp_path):
@@ -232,6 +267,7 @@ def test_the_whole_journey_from_an_empty_workspace_to_the_votes_csv(browser, sit
     links = create_session(page)
     for number, (link, name) in enumerate(zip(links, RATERS, strict=True), start=1):
         rate(browser, link, name, f"rater-{number}")
-    assert_votes_csv(report_and_download(page, tmp_path))
+    raw, pairs = report_and_download(page, tmp_path)
+    assert_report_counts(pairs, assert_votes_csv(raw))
     context.close()
     assert {path.stem for path in ARTIFACTS.glob("*.png")} >= set(SHOTS)

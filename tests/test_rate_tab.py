@@ -186,3 +186,17 @@ def test_rate_tab_creates_a_session_and_rates_through_the_app(app_server, make_r
     scores = json.dumps({"A": dict.fromkeys(CRITERIA, 3), "B": dict.fromkeys(CRITERIA, 4)})
     voted = client.predict(token, item["item_token"], "B", scores, "", api_name="/rating_vote")
     assert voted["progress"] == {"done": 1, "total": 2}
+
+
+def test_the_export_box_stays_hidden_until_an_export_fills_it(tmp_path):
+    """Empty, the Export file box is a 300 px blank: hidden, then shown after a success."""
+    app = build_app(Workspace.open(tmp_path / "home"))
+    (box,) = [b for b in app.blocks.values() if isinstance(b, gr.File) and b.label == "Export"]
+    assert box.visible is False
+    listeners = [fn for fn in app.fns.values() if box in fn.outputs]
+    fills = {fn._id for fn in listeners if fn.name in ("export", "snapshot")}
+    shows = [fn for fn in listeners if fn.name == "<lambda>"]
+    assert len(fills) == 2
+    assert {fn.trigger_after for fn in shows} == fills
+    assert all(fn.trigger_only_on_success for fn in shows)
+    assert shows[0].fn() == {"__type__": "update", "visible": True}

@@ -130,9 +130,11 @@ def test_a_reload_resumes_with_the_token_the_browser_kept(rating_home):
     assert shown[page.view]["session"] == joined["session"]
     assert shown[page.next_request]  # asks rating_next for the open item
     assert shown[page.language]["value"] == "en"
+    assert shown[page.code]["label"] == "Session code"  # not left in Chinese
     # A link to another session shows its join screen with that code, the token kept.
     shown = events.on_load(stored, fake_request({"invite": "OTHER"}, "zh-CN"))
-    assert shown[page.code] == "OTHER" and shown[page.rater_token] == ""
+    assert shown[page.code]["value"] == "OTHER" and shown[page.rater_token] == ""
+    assert shown[page.code]["label"] == "评测码"  # the code box speaks the rater's language
     assert shown[page.join_screen]["visible"] is True
     assert shown[page.stored]["tokens"] == {info.code: joined["rater_token"]}
 
@@ -143,7 +145,8 @@ def test_a_token_this_server_never_issued_is_forgotten(rating_home):
     stored = {"tokens": {info.code: "not-a-token"}, "last": info.code, "lang": "zh"}
     shown = events.on_load(stored, fake_request({}))
     assert shown[page.stored]["tokens"] == {}
-    assert shown[page.rater_token] == "" and shown[page.code] == info.code
+    assert shown[page.rater_token] == "" and shown[page.code]["value"] == info.code
+    assert shown[page.code]["label"] == "评测码"  # the stored language wins
     assert shown[page.join_screen]["visible"] is True
 
 

@@ -21,7 +21,11 @@ from ftcore.metrics.score_files import write_report as write_score_files
 from ftcore.metrics.scoring import score_predictions
 from ftcore.rating import service
 from ftcore.rating.automatic_scores import NO_PERPLEXITY
-from ftcore.rating.evaluation_report import evaluation_folder, write_evaluation_report
+from ftcore.rating.evaluation_report import (
+    evaluation_folder,
+    linked_evaluation,
+    write_evaluation_report,
+)
 from ftcore.rating.plan import SessionPlan
 from ftcore.rating.report import build_report
 from ftcore.rating.sessions import create_session
@@ -166,3 +170,27 @@ def test_page_renders_in_chromium(rated, browser, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "evaluation_report.png"), full_page=True)
     page.close()
+
+
+def test_a_session_knows_its_evaluation_while_the_scores_are_there(rated):
+    database, info, folder = rated
+    assert linked_evaluation(database, info.session_id) == folder.resolve()
+    (folder / "scores.json").unlink()  # the evaluation was deleted or rerun elsewhere
+    assert linked_evaluation(database, info.session_id) is None
+
+
+def test_the_reports_tab_writes_the_evaluation_report_beside_the_votes(
+    rated, workspace, tmp_path, monkeypatch
+):
+    from ftcore.runtime.chat import ModelCache
+    from ftcore.ui import AppContext
+    from ftcore.ui.report_tab import ReportHandlers
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-cache"))
+    database, info, _ = rated
+    handlers = ReportHandlers(AppContext(workspace, database, ModelCache()))
+    offered, _ = handlers.files(info.session_id, [], False, False, None)
+    names = [entry["path"].rsplit("/", 1)[1] for entry in offered.value]
+    assert names[-2:] == ["evaluation_report.csv", "report.html"]
+    rows = _csv_rows(workspace.root / "reports" / info.session_id / "evaluation_report.csv")
+    assert rows[TUNED]["perplexity"] == "12.25" and rows[BASE]["perplexity"] == "31.5"

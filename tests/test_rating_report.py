@@ -118,6 +118,24 @@ def test_excluding_failing_raters_drops_the_too_fast_one(session):
     assert kept["excluded_failing"] == [] and kept["n_votes"] == 9
 
 
+@pytest.mark.parametrize(("min_seconds", "wait", "fast"), [(0, 3, 0), (8, 5, 2)])
+def test_too_fast_is_the_sessions_own_minimum(workspace, tmp_path, min_seconds, wait, fast):
+    """3 s is fast by a fixed 4 s rule but not under a 0 s minimum; 5 s is the reverse
+    under an 8 s minimum. The raters table, the flags the app stored and the flagged
+    count all follow the session's minimum."""
+    database = Database.for_workspace(workspace)
+    clock = FakeClock()
+    info = new_session(database, tmp_path, examples=2, models=MODELS[:2],
+                       min_seconds=min_seconds, clock=clock)  # fmt: skip
+    _vote_as(database, info, clock, "r1", MODELS[0], wait=wait)
+    report = build_report(database, info.session_id, n_resamples=20)
+    database.close()
+    (rater,) = report["raters"]
+    assert rater["votes"] == 2 and rater["too_fast"] == fast
+    assert rater["flags"] == (f"too_fast:{fast}" if fast else "")
+    assert (report["min_seconds"], report["flagged_too_fast"]) == (min_seconds, fast)
+
+
 def _report_command(workspace, session_id, out, *options) -> list[str]:
     home = ["--home", str(workspace.root)]
     return ["rate", "report", session_id, "--out", str(out), *home, *options]

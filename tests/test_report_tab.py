@@ -77,6 +77,8 @@ def hand_report() -> dict:
         "excluded_raters": ["r3"],
         "excluded_failing": ["r3"],
         "excluded_flags": ["too_fast"],
+        "min_seconds": 5.0,
+        "flagged_too_fast": 1,
         "models": {
             "春节微调": {
                 "bt_rating": 1080.04,
@@ -191,9 +193,17 @@ def test_ratings_pairs_and_criteria_tables_show_the_dicts_numbers():
     report = hand_report()
     ratings = report_views.ratings_table(report)
     assert ratings.values.tolist() == [
-        [1, "春节微调", 1080.0, "1010.0 – ∞"],  # an unbounded end reads ∞
+        [1, "春节微调", 1080.0, "from 1010.0 (no upper bound yet)"],
         [1, "基座模型", 990.0, "930.5 – 1050.2"],
         [3, "gamma", 930.0, "880.0 – 985.0"],
+    ]
+    # With few votes a bootstrap resample can have a model win every vote: no bound, said
+    # in words (report.json keeps null), never "−∞ – ∞".
+    report["models"]["基座模型"]["bt_ci"] = [None, 1050.25]
+    report["models"]["gamma"]["bt_ci"] = [None, None]
+    assert report_views.ratings_table(report)["95% interval"].tolist()[1:] == [
+        "up to 1050.2 (no lower bound yet)",
+        "not bounded yet (too few votes)",
     ]
     pairs = report_views.pairs_table(report)
     assert pairs.values.tolist()[0] == [
@@ -204,8 +214,23 @@ def test_ratings_pairs_and_criteria_tables_show_the_dicts_numbers():
         1,
         0,
         "69%",
-        "50% – 88%",
+        "50% – 88% (4 items)",
         "71%",
+        "40% – 90%",
+    ]
+    # Two win rates, two kinds of interval: each column says which it is.
+    assert list(pairs.columns[6:]) == [
+        "A's win rate, ties as ½",
+        "95% interval, bootstrap over items",
+        "A's win rate, decisive votes only",
+        "95% interval, Wilson",
+    ]
+    assert len(report_views.PAIR_COLUMN_WIDTHS) == len(pairs.columns)
+    report["pairs"][1]["win_rate_a_ci"] = None  # under MIN_BOOTSTRAP_ITEMS items
+    assert report_views.pairs_table(report).values.tolist()[1][7:] == [
+        "too few items to resample (4)",
+        "50%",
+        "20% – 80%",
     ]
     criteria = report_views.criteria_table(report)
     assert criteria.values.tolist() == [
@@ -232,8 +257,8 @@ def test_readings_in_plain_words():
     report = hand_report()
     summary = report_views.summary_markdown(report)
     assert "Compared on **20** of **26** votes from **2** raters" in summary
-    assert "**4** from excluded raters (r3 – fails the checks), **1** flagged too fast, " \
-           "**1** on gold" in summary  # fmt: skip
+    assert "**4** from excluded raters (r3 – fails the checks), **1** flagged too fast (of " \
+           "**1** votes under the session's minimum of 5 s), **1** on gold" in summary  # fmt: skip
     report["raters"][1]["rater_name"] = "![x](http://evil.example/x.png)"
     escaped = report_views.summary_markdown(report)
     assert r"(\!\[x\]\(http://evil\.example/x\.png\) – fails the checks)" in escaped
@@ -266,10 +291,20 @@ def test_metric_agreement_shown_when_present_and_its_absence_said_plainly():
         "perplexity": {**unmeasured, "note": "kept per split"},
     }  # fmt: skip
     text = report_views.metric_agreement_markdown(report)
-    assert "| bleu | 55% | 40% – 70% | 0.10 | 20 |  |" in text  # no note: an empty cell
-    assert "| chrf | 80% | 60% – 90% | 0.42 | 20 | 2 voted items without a reference" in text
-    assert "| perplexity | — | — | — | 0 | kept per split |" in text
-    assert "**chrf** tracks your raters best" in text
+    # Notes go under the table, not in a column that squeezes the others.
+    assert "| metric | agrees with raters | 95% interval | Kendall's τ | items |\n" in text
+    assert "| bleu | 55% | 40% – 70% | 0.10 | 20 |\n" in text
+    assert "| chrf | 80% | 60% – 90% | 0.42 | 20 |\n" in text
+    assert "| perplexity | — | — | — | 0 |\n" in text
+    assert "**chrf**: 2 voted items without a reference left out" in text
+    assert "**perplexity**: kept per split" in text
+    assert "**chrf** tracks your raters best on this task: the model it scores higher " \
+           "also won the vote on 80% of the items where both pick one." in text  # fmt: skip
+    # The top number alone is no finding: bleu's interval includes a coin toss.
+    report["metric_agreement"]["chrf"]["agreement"] = 0.5
+    assert "No metric tracks your raters better than a coin toss yet: the closest, " \
+           "**bleu**, agrees on 55%" in report_views.metric_agreement_markdown(report)  # fmt: skip
+    report["metric_agreement"]["chrf"]["agreement"] = 0.8
     del report["metric_agreement"]["perplexity"], report["metric_agreement"]["chrf"]["note"]
     text = report_views.metric_agreement_markdown(report)
     assert "| metric | agrees with raters | 95% interval | Kendall's τ | items |\n" in text

@@ -117,6 +117,7 @@ def test_an_export_holds_app_package_rubrics_model_and_the_chosen_session(rated_
         assert needed in files, needed
     assert files["README.md"] == (ROOT / "spaces" / "README.md").read_bytes()
     assert files["requirements.txt"] == (ROOT / "spaces" / "requirements.txt").read_bytes()
+    assert files["packages.txt"].decode().split() == ["fonts-noto-cjk"]  # Chinese in plots
     assert (export.files, export.size_bytes) == (len(files), sum(map(len, files.values())))
     assert export.sessions == [info.session_id]
     # Never: the database, the browser secret, caches, a token, a rater's token, or a

@@ -10,6 +10,7 @@ from scipy.stats import norm
 
 from ftcore.stats.bootstrap import percentile_interval, resample_counts
 from ftcore.stats.pairwise import (
+    MIN_BOOTSTRAP_ITEMS,
     length_bias,
     pair_result,
     pair_results,
@@ -125,10 +126,26 @@ def test_every_vote_for_one_side_gives_an_honest_interval_without_ties():
 
 
 def test_no_decisive_vote_leaves_the_decisive_win_rate_empty():
-    ties = [vote("i1", "tuned", "base", "tie"), vote("i2", "base", "tuned", "both_bad")]
+    ties = [vote(f"i{k}", "tuned", "base", "tie") for k in range(MIN_BOOTSTRAP_ITEMS - 1)]
+    ties.append(vote("last", "base", "tuned", "both_bad"))
     result = pair_result(ties, "tuned", "base", n_resamples=50)
     assert result.win_rate_a == 0.5 and result.win_rate_a_ci == (0.5, 0.5)
     assert result.win_rate_a_no_ties is None and result.win_rate_a_no_ties_ci is None
+
+
+def test_too_few_items_give_no_bootstrap_interval_but_wilson_still_one():
+    """The journey's votes: base wins item 1 and ties it with a second rater, wins item 2
+    and loses item 3. Resampling 3 items made the interval 0%–100%, beside Wilson's
+    21%–94% for the decisive votes; under MIN_BOOTSTRAP_ITEMS items there is none."""
+    votes = [vote("1", "base", "tuned", "A"), vote("1", "base", "tuned", "tie", "r2"),
+             vote("2", "tuned", "base", "B"), vote("3", "tuned", "base", "A", "r2")]  # fmt: skip
+    result = pair_result(votes, "base", "tuned", n_resamples=1000)
+    assert (result.n_items, result.win_rate_a) == (3, pytest.approx(2.5 / 4))
+    assert result.win_rate_a_ci is None
+    assert result.win_rate_a_no_ties_ci == pytest.approx(wilson_by_score_test(2, 3), abs=1e-9)
+    enough = [vote(f"i{k}", "base", "tuned", "AB"[k % 2]) for k in range(MIN_BOOTSTRAP_ITEMS)]
+    low, high = pair_result(enough, "base", "tuned", n_resamples=200).win_rate_a_ci
+    assert low < 0.5 < high
 
 
 def test_pair_results_cover_every_pair_in_the_given_order():

@@ -11,9 +11,9 @@ from ftcore.cli.train_progress import (
     ProgressDisplay,
     TrainingSnapshot,
     describe,
-    format_duration,
     read_snapshot,
 )
+from ftcore.progress import format_duration
 from ftcore.training.runfiles import ProgressLog, RunPaths, RunStatus, read_progress, write_status
 
 

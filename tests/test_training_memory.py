@@ -43,13 +43,13 @@ def qwen_layer(hidden, inter, kv):
 
 def test_demo_model_shape_by_hand():
     shape = shape_of("demo")
-    # vocab 6000, hidden 256, 4 layers, intermediate 704, kv 2 heads x 64; tied embeddings
-    assert shape.n_params == 6000 * 256 + 4 * qwen_layer(256, 704, 128) + 256 == 4_489_472
-    assert shape.linear_params == 4 * (2 * 256 * 256 + 2 * 256 * 128 + 3 * 256 * 704)
+    # vocab 8000, hidden 288, 4 layers, intermediate 768, kv 2 heads x 72; tied embeddings
+    assert shape.n_params == 8000 * 288 + 4 * qwen_layer(288, 768, 144) + 288 == 5_958_432
+    assert shape.linear_params == 4 * (2 * 288 * 288 + 2 * 288 * 144 + 3 * 288 * 768)
     assert lora_params(shape, 8, ATTENTION_AND_MLP) == 4 * 8 * (
-        2 * 512 + 2 * 384 + 3 * 960
+        2 * 576 + 2 * 432 + 3 * 1056
     )  # r x (in + out) per adapted layer
-    assert (shape.hidden, shape.intermediate, shape.kv_dim, shape.vocab) == (256, 704, 128, 6000)
+    assert (shape.hidden, shape.intermediate, shape.kv_dim, shape.vocab) == (288, 768, 144, 8000)
 
 
 def test_qwen25_05b_shape_by_hand(qwen05b):
@@ -123,9 +123,9 @@ def test_demo_model_fits_every_card_and_the_config_helper_agrees():
     estimate = estimate_for_config(TrainConfig(data="ds", batch_size=4, max_length=2048))
     by_hand = estimate_memory(shape_of("demo"), method="lora", batch_size=4, max_length=2048)
     assert estimate == by_hand
-    per_token = 4 * lora_layer_bytes(256, 704, 128, 4) + 16 * 256
+    per_token = 4 * lora_layer_bytes(288, 768, 144, 4) + 16 * 288
     assert estimate.activations_gb == pytest.approx(8192 * per_token / GIB)
-    assert estimate.logits_gb == pytest.approx(8192 * 6000 * 16 / GIB)
+    assert estimate.logits_gb == pytest.approx(8192 * 8000 * 16 / GIB)
     assert 1.5 < estimate.total_gb < 2.5
     assert all(estimate.fits.values()) and estimate.suggestions == []
     assert "12 GB ✓" in estimate.summary()

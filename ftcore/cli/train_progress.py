@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ftcore.progress import format_duration
 from ftcore.training.runfiles import read_progress, read_status
 
 POLL_S = 0.5
@@ -60,15 +61,6 @@ def read_snapshot(run_dir: Path) -> TrainingSnapshot | None:
         eta_s=status.eta_s,
         validations=len(val),
     )
-
-
-def format_duration(seconds: float | None) -> str:
-    """'1:05', '1:02:03'; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def describe(snapshot: TrainingSnapshot) -> str:

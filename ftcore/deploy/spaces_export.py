@@ -25,6 +25,9 @@ BUNDLE_FOLDER = "sessions"  # app.py imports the bundles found here at start
 # (source under the repository, destination in the Space folder)
 COMMON = [("app.py", "app.py"), ("ftcore", "ftcore"), ("rubrics", "rubrics")]
 MODEL_AND_SAMPLES = [
+    # Debian packages the Space installs: without a CJK font the admin area's plots draw
+    # every Chinese model or rater name as boxes (the rater page uses the browser's fonts).
+    ("spaces/packages.txt", "packages.txt"),
     ("data/README.md", "data/README.md"),  # the demo model's card and the data licences
     ("data/demo-model", "data/demo-model"),
     ("data/greetings", "data/greetings"),

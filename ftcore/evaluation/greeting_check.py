@@ -3,7 +3,10 @@
 A tiny demo model after a short fine-tune can write fluent-looking but broken text; this
 check names what a new user would call broken. The blessing phrases are the greeting
 data's own vocabulary (data/greetings): 454 of its 460 reference replies contain one, and
-444 are at least 70% Chinese characters (438, 95%, pass the whole check).
+444 are at least 70% Chinese characters (438, 95%, pass the whole check). Loops are caught
+in two forms, one character ("新年年年年年年") and a phrase ("福气满满，" three times);
+no reference greeting repeats a 2-10 character phrase three times running, and every one
+uses at least 19 different Chinese characters.
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ BLESSINGS = (
     "新春",
     "愉快",
 )
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 MIN_CHINESE_SHARE = 0.7  # of letters and digits; the references' mixed-language rows fall below
 MAX_RUN = 5  # a character repeated six times in a row is a decoding loop
 _RUN = re.compile(rf"(.)\1{{{MAX_RUN}}}", re.S)
+_PHRASE_LOOP = re.compile(r"(.{2,10})\1\1", re.S)  # a short phrase, three times running
+MIN_DISTINCT_CHINESE = 8  # fewer says nothing, however well-formed
 
 
 def chinese_share(text: str) -> float:
     """CJK ideographs among the letters and digits of `text` (0 when it has none)."""
     chars = [c for c in text if c.isalnum()]
-    return sum("\u4e00" <= c <= "\u9fff" for c in chars) / len(chars) if chars else 0.0
+    return len(_CHINESE.findall("".join(chars))) / len(chars) if chars else 0.0
 
 
 def greeting_problems(reply: str) -> list[str]:
@@ -56,6 +62,10 @@ def greeting_problems(reply: str) -> list[str]:
         problems.append("no blessing phrase")
     if run := _RUN.search(reply):
         problems.append(f"{run.group(1)!r} repeated more than {MAX_RUN} times in a row")
+    elif loop := _PHRASE_LOOP.search(reply):
+        problems.append(f"{loop.group(1)!r} repeated three times in a row")
+    if (distinct := len(set(_CHINESE.findall(reply)))) < MIN_DISTINCT_CHINESE:
+        problems.append(f"only {distinct} different Chinese characters")
     return problems
 
 

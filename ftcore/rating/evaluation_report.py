@@ -55,6 +55,14 @@ def evaluation_folder(database, evaluation: str | int | Path) -> Path:
     return folder
 
 
+def linked_evaluation(database, session_id: str) -> Path | None:
+    """The evaluation folder a session was made from, while it still holds its scores;
+    None for a session made from a predictions file or whose evaluation is gone."""
+    source = json.loads(get_session(database, session_id)["source_json"])
+    folder = Path(source["path"]) if source.get("kind") == "evaluation" else None
+    return folder if folder is not None and (folder / SCORES_JSON).is_file() else None
+
+
 def evaluation_results(folder: Path, split: str) -> tuple[dict, list[dict]]:
     """(model → metric → scores.json entry, comparisons.json rows) on `split`."""
     scores = read_json(folder / SCORES_JSON)

@@ -8,8 +8,10 @@ always left out (they check raters), and a rater in `exclude_raters` or, with
 every rater `failing_raters` names (listed under "excluded_failing"); report.json's
 "excluded" counts every dropped vote under its reason, so nothing is dropped silently.
 Rater quality and agreement with the rest are computed on all votes, so an excluded
-rater still shows why. Human vs automatic ("metric_agreement", and per-metric columns
-`<metric>_a` / `<metric>_b` in items.csv) is ftcore.rating.automatic_scores. Numbers
+rater still shows why; a vote is too fast by the session's own min_seconds (the rule
+the rating app flagged it by), and "flagged_too_fast" counts those votes. Human vs
+automatic ("metric_agreement", and per-metric columns `<metric>_a` / `<metric>_b` in
+items.csv) is ftcore.rating.automatic_scores. Numbers
 that are not finite (an unbounded rating interval) become null in JSON and an empty cell
 in CSV, which both JSON readers and spreadsheets accept.
 """
@@ -36,7 +38,12 @@ from ftcore.stats.bradley_terry import bradley_terry
 from ftcore.stats.criterion_scores import criterion_means
 from ftcore.stats.pairwise import length_bias, pair_results, position_bias
 from ftcore.stats.power import enough_data
-from ftcore.stats.rater_quality import failing_raters, rater_quality, select_votes
+from ftcore.stats.rater_quality import (
+    QualityThresholds,
+    failing_raters,
+    rater_quality,
+    select_votes,
+)
 from ftcore.stats.vote_records import Vote, models_in
 
 # Flags that `exclude_flagged` drops: a vote cast faster than the session's minimum.
@@ -124,8 +131,12 @@ def build_report(
     criteria = rubric_from_json(json.loads(session["rubric_json"])).criterion_ids
     every_vote = session_votes(database, session_id)
     flags = EXCLUDED_FLAGS if exclude_flagged else ()
-    quality = rater_quality(every_vote)
-    failing = failing_raters(quality)
+    # "Too fast" is the session's rule, the one the rating app flagged votes by: the
+    # raters table, the failing check and the flagged count must not each use their own.
+    min_seconds = float(session["min_seconds"] or 0)
+    thresholds = QualityThresholds(min_seconds=min_seconds)
+    quality = rater_quality(every_vote, thresholds)
+    failing = failing_raters(quality, thresholds)
     dropped = set(exclude_raters) | (set(failing) if exclude_failing else set())
     kept, excluded = select_votes(every_vote, exclude_raters=dropped, exclude_flags=flags)
     models = models_in(kept)
@@ -178,6 +189,8 @@ def build_report(
         "excluded_raters": sorted(dropped),
         "excluded_failing": sorted(failing) if exclude_failing else [],
         "excluded_flags": list(flags),
+        "min_seconds": min_seconds,
+        "flagged_too_fast": sum(bool(set(vote.flags) & set(EXCLUDED_FLAGS)) for vote in every_vote),
         "models": model_rows,
         "pairs": [
             {

@@ -17,7 +17,7 @@ from ftcore.ui.access import (
     serves_rater_only,
 )
 from ftcore.ui.admin_gate import build_password_box, guard_listeners
-from ftcore.ui.hosting import space_header
+from ftcore.ui.hosting import STORAGE_FALLBACK_HEAD, space_header
 from ftcore.ui.zerogpu import run_model_work_on_gpu
 from ftcore.workspace import Workspace
 
@@ -33,6 +33,18 @@ ADMIN_LOGIN_HINT = "Admins sign in here; raters only need their session link."
 CSS = """
 .ft-header h1 { margin-bottom: 0; }
 .ft-header p { margin-top: 0.2em; color: var(--body-text-color-subdued); }
+/* A long dropdown value ends in "…" before the arrow instead of running under it; a
+   multiselect's input shrinks, so its clear and arrow icons stay beside the chips. */
+.wrap-inner .secondary-wrap input[role="combobox"] {
+  text-overflow: ellipsis; padding-right: var(--size-6); min-width: 3em; flex: 1 1 0;
+}
+/* A slider with a long info text: the text takes the full width and the number box goes
+   on its own line by the track, not squeezed beside the text at the top. */
+.ft-slider .wrap > .head { flex-wrap: wrap; }
+.ft-slider .wrap > .head > label { flex: 1 1 100%; }
+.ft-slider .wrap > .head > .tab-like-container { margin-left: auto; }
+/* An upload box in a narrow column: the drop text starts below the label chip. */
+.ft-upload .upload-container { padding-top: var(--size-8); }
 """
 
 
@@ -95,4 +107,9 @@ def build_served_app(workspace: Workspace, rater: bool = False) -> tuple[gr.Bloc
 
 def launch_options() -> dict:
     """Keyword arguments for `launch()` that the app and its tests share."""
-    return {"theme": THEME, "css": CSS, "footer_links": ["api", "gradio"]}
+    return {
+        "theme": THEME,
+        "css": CSS,
+        "head": STORAGE_FALLBACK_HEAD,
+        "footer_links": ["api", "gradio"],
+    }

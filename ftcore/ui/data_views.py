@@ -10,6 +10,7 @@ import pandas as pd
 
 from ftcore.data.records import RawRow, Record, Reject
 from ftcore.data.versions import SPLITS
+from ftcore.ui.chart_style import legend_beside
 
 PREVIEW_TEXT_CHARS = 120  # long turns are cut in preview tables, never in the data
 
@@ -147,7 +148,7 @@ def label_share_figure(manifest: dict, label: str | None):
     """Share of each value of `label` per split: equal bars mean a well-stratified split."""
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3.2))
+    figure, axis = plt.subplots(figsize=(7, 3.2), layout="constrained")
     labels = [name for name in (label,) if name] or sorted(
         manifest["splits"]["train"].get("labels", {})
     )[:1]
@@ -163,9 +164,9 @@ def label_share_figure(manifest: dict, label: str | None):
         }
     ).fillna(0)
     (table / table.sum().where(table.sum() > 0, 1)).plot.bar(ax=axis, rot=0, width=0.8)
+    legend_beside(axis)
     axis.set_ylabel("share of the split's rows")
     axis.set_title(f"'{name}' per split")
-    figure.tight_layout()
     return figure
 
 
@@ -173,7 +174,7 @@ def length_figure(manifest: dict):
     """Share of rows per length bin, one bar per split (bins double: 0, 16, 32, …)."""
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3.2))
+    figure, axis = plt.subplots(figsize=(7, 3.2), layout="constrained")
     columns, unit = {}, "characters"
     for split in SPLITS:
         length = manifest["splits"][split]["length"]
@@ -190,7 +191,7 @@ def length_figure(manifest: dict):
     table.index = [f"{lo}–{hi}" for lo, hi in zip(edges, [*edges[1:], "∞"], strict=True)]
     table = table.loc[(table > 0).any(axis=1)]
     table.plot.bar(ax=axis, rot=30, width=0.8)
+    legend_beside(axis)
     axis.set_xlabel(f"length ({unit})")
     axis.set_ylabel("share of the split's rows")
-    figure.tight_layout()
     return figure

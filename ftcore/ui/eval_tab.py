@@ -67,6 +67,7 @@ class EvalHandlers:
         assessments = result.assessments
         progress_rows = run_progress(adapters[0]) if adapters else []
         curves = train_views.curves_figure(progress_rows, CURVES_TITLE) if progress_rows else None
+        examples = eval_views.per_example_table(result.examples)
         return (
             eval_views.verdict_markdown(assessments),
             eval_views.exam_table(assessments),
@@ -74,7 +75,10 @@ class EvalHandlers:
             eval_views.delta_figure(result.comparisons),
             eval_views.gap_figure(assessments),
             curves,
-            eval_views.per_example_table(result.examples),
+            # Its columns depend on the models compared, so their widths come with it.
+            gr.Dataframe(
+                examples, column_widths=eval_views.example_column_widths(list(examples.columns))
+            ),
             zip_folder(result.out_dir, f"evaluation-{result.out_dir.name}"),
         )
 
@@ -98,8 +102,14 @@ def build_eval_tab(context) -> None:
             base = gr.Dropdown(
                 BASE_CHOICES, value="demo", label="Base model", allow_custom_value=True
             )
+            # Twice as wide: a chosen adapter's name and its remove, clear and open icons
+            # stay on one line.
             adapters = gr.Dropdown(
-                [], multiselect=True, label="Adapters to compare", allow_custom_value=True
+                [],
+                multiselect=True,
+                label="Adapters to compare",
+                allow_custom_value=True,
+                scale=2,
             )
             data = gr.Dropdown(
                 dataset_choices(context), label="Dataset version", allow_custom_value=True
@@ -146,9 +156,13 @@ def build_eval_tab(context) -> None:
             label="Per example (sortable)",
             wrap=True,
             max_height=500,
+            column_widths=eval_views.example_column_widths(eval_views.EXAMPLE_COLUMNS),
         )
         scores = gr.Dataframe(
-            eval_views.scores_table({}), label="All scores with their signatures", wrap=True
+            eval_views.scores_table({}),
+            label="All scores with their signatures",
+            wrap=True,
+            column_widths=eval_views.SCORE_WIDTHS,
         )
         download = gr.File(
             label="Download the evaluation (.zip: predictions, scores, CSV)", visible=False

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ftcore.metrics.registry import METRIC_NAMES
+from ftcore.ui.chart_style import legend_beside
 
 CHART_METRICS = ("rougeL", "chrf", "bleu")
 EXAMPLE_COLUMNS = ["split", "id", "prompt", "reference"]  # then each model's output and score
 DELTA_TITLE = "Fine-tuned − base on the same examples (paired 95% CI)"
 GAP_TITLE = "Generalisation gaps: train vs held-out (95% CI)"
 TABLE_METRICS = (*METRIC_NAMES, "perplexity", "perplexity_per_char")
+EXAMPLE_SCORE_WIDTH = 8  # percent of the table for each model's ROUGE-L column
+# The signature is long and last: it wraps in what the numbers leave.
+SCORE_WIDTHS = ["9%", "6%", "13%", "7%", "12%", "5%", "48%"]
 
 
 def _ci(entry: dict) -> str:
@@ -73,7 +77,8 @@ def per_example_table(examples: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(examples)
     if frame.empty:
         return pd.DataFrame(columns=EXAMPLE_COLUMNS)
-    frame["rougeL"] = [scores.get("rougeL") for scores in frame["scores"]]
+    # Four places, as in the scores table: a full float wraps over five lines.
+    frame["rougeL"] = [_rounded(scores.get("rougeL")) for scores in frame["scores"]]
     wide = frame.pivot_table(
         index=EXAMPLE_COLUMNS,
         columns="model",
@@ -84,6 +89,25 @@ def per_example_table(examples: list[dict]) -> pd.DataFrame:
         f"{model} {'output' if kind == 'prediction' else kind}" for kind, model in wide.columns
     ]
     return wide.reset_index()
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def example_column_widths(columns: list[str]) -> list[str]:
+    """Widths for per_example_table's columns that add up to the page: split, id and each
+    score narrow, the texts (prompt, reference, every output) sharing the rest, so they
+    wrap instead of pushing the table past 1280 px."""
+    narrow = {
+        c: {"split": 5, "id": 8}.get(c, EXAMPLE_SCORE_WIDTH) for c in columns if not _is_text(c)
+    }
+    share = (100 - sum(narrow.values())) / max(len(columns) - len(narrow), 1)
+    return [f"{narrow[c]}%" if c in narrow else f"{share:.1f}%" for c in columns]
+
+
+def _is_text(column: str) -> bool:
+    return column in ("prompt", "reference") or column.endswith(" output")
 
 
 def delta_figure(comparisons: list):
@@ -159,7 +183,7 @@ def gap_figure(assessments: dict):
     errors = frame.assign(half=half).pivot(index="gap", columns="model", values="half")
     values.plot.barh(ax=axis, xerr=errors.loc[gaps[::-1]], capsize=3, legend=False)
     if len(values.columns) > 1:
-        axis.legend(title="model", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        legend_beside(axis, title="model")
     else:
         figure.suptitle(f"{GAP_TITLE} · {values.columns[0]}", fontweight="bold")
     axis.axvline(0, color="black", linewidth=0.8)

@@ -47,3 +47,26 @@ def space_header(login_hint: str = "") -> None:
             gr.LoginButton(scale=0, min_width=240)
             if login_hint:
                 gr.Markdown(login_hint)
+
+
+# Inside a cross-site frame (the huggingface.co page around *.hf.space) a browser that
+# blocks third-party storage (Safari, Incognito, "block third-party cookies") throws on
+# any touch of localStorage, and Gradio 6.31's BrowserState reads it outside its try: the
+# page then hangs at "Loading..." (reproduced in headless Chromium). Where storage throws,
+# this puts an in-memory stand-in in its place before the app mounts: the page works, and
+# only resuming after a reload is lost there (the direct *.hf.space address keeps it).
+STORAGE_FALLBACK_HEAD = """<script>
+(() => {
+  try { window.localStorage.getItem("ftstudio"); return; } catch (error) {}
+  const items = new Map();
+  const memory = {
+    getItem: (key) => (items.has(key) ? items.get(key) : null),
+    setItem: (key, value) => { items.set(key, String(value)); },
+    removeItem: (key) => { items.delete(key); },
+    clear: () => { items.clear(); },
+    key: (index) => [...items.keys()][index] ?? null,
+    get length() { return items.size; },
+  };
+  Object.defineProperty(window, "localStorage", { value: memory, configurable: true });
+})();
+</script>"""

@@ -34,6 +34,7 @@ from ftcore.ui.rating_page import build_rater_page
 from ftcore.ui.rating_widgets import browser_secret
 
 POLL_SECONDS = 5.0
+UPLOAD_HEIGHT = 150  # room for the drop text below the label chip (ft-upload in the CSS)
 SOURCES = {"evaluation": "An evaluation of this workspace", "predictions": "A predictions file"}
 # The create form's widgets, in the order RateAdminHandlers.create receives them.
 CREATE_WIDGETS = [
@@ -151,13 +152,15 @@ def build_create_form(context) -> dict:
         w["source"] = gr.Radio(
             [(label, key) for key, label in SOURCES.items()], value="evaluation", label="Texts from"
         )
-        w["eval_dir"] = gr.Dropdown([], label="Evaluation", info=plan_help("eval_dir"))
+        # Wide: an evaluation's label is its time, base model and folder.
+        w["eval_dir"] = gr.Dropdown([], label="Evaluation", info=plan_help("eval_dir"), scale=2)
         w["predictions"] = gr.File(
             label="Predictions file (.jsonl)",
             file_types=[".jsonl"],
             type="filepath",
             visible=False,
-            height=120,
+            height=UPLOAD_HEIGHT,
+            elem_classes="ft-upload",
         )
         w["split"] = gr.Textbox(label="Split", info=plan_help("split"))
     with gr.Row():
@@ -177,7 +180,13 @@ def build_create_form(context) -> dict:
             0, precision=0, label="Items per rater", info=plan_help("items_per_rater")
         )
         w["repeat_share"] = gr.Slider(
-            0, 0.5, 0, step=0.05, label="Repeated items", info=plan_help("repeat_share")
+            0,
+            0.5,
+            0,
+            step=0.05,
+            label="Repeated items",
+            info=plan_help("repeat_share"),
+            elem_classes="ft-slider",
         )
         w["min_seconds"] = gr.Number(5, label="Minimum seconds", info=plan_help("min_seconds"))
     with gr.Row():
@@ -186,7 +195,11 @@ def build_create_form(context) -> dict:
         )
         w["closes_at"] = gr.Textbox(label="Closes at", info=plan_help("closes_at"))
         w["gold"] = gr.File(
-            label="Gold pairs (.jsonl)", file_types=[".jsonl"], type="filepath", height=120
+            label="Gold pairs (.jsonl)",
+            file_types=[".jsonl"],
+            type="filepath",
+            height=UPLOAD_HEIGHT,
+            elem_classes="ft-upload",
         )
         w["adaptive"] = gr.Checkbox(False, label="Adaptive assignment", info=plan_help("adaptive"))
     return w
@@ -233,8 +246,14 @@ def build_rate_tab(context, app: gr.Blocks, app_tabs: gr.Tabs) -> None:
                 export = gr.Button("Export votes.csv")
                 snapshot = gr.Button("Download snapshot (.db)")
             status = gr.Markdown()
-            coverage = gr.Dataframe(label="Coverage per item", wrap=True, max_height=400)
-            download = gr.File(label="Export", file_count="multiple", height=120)
+            coverage = gr.Dataframe(  # its own headers, not "1 2 3", before a session
+                rate_views.coverage_table({"per_item": []}),
+                label="Coverage per item",
+                wrap=True,
+                max_height=400,
+            )
+            # Hidden until an export or snapshot fills it: empty, it is a blank box.
+            download = gr.File(label="Export", file_count="multiple", visible=False)
             timer = gr.Timer(POLL_SECONDS)
 
     app.load(open_from_link, None, [app_tabs, inner_tabs], api_name=False)
@@ -266,5 +285,6 @@ def build_rate_tab(context, app: gr.Blocks, app_tabs: gr.Tabs) -> None:
     )
     close.click(handlers.close, session, watched, api_name="rating_close")
     invite.click(handlers.invite, [session, invites], watched, api_name="rating_invite")
-    export.click(handlers.export, session, download, api_name="rating_export")
-    snapshot.click(handlers.snapshot, None, download, api_name="rating_snapshot")
+    show = {"fn": lambda: gr.update(visible=True), "outputs": download, "api_name": False}
+    export.click(handlers.export, session, download, api_name="rating_export").success(**show)
+    snapshot.click(handlers.snapshot, None, download, api_name="rating_snapshot").success(**show)

@@ -69,11 +69,12 @@ class RaterPageEvents:
                 view = {"screen": "loading", "session": resumed["session"]}
                 view["progress"] = resumed["progress"]
                 updates[page.next_request] = new_request_id()
+        drawn = page.draw(view, lang)
         return {
-            **page.draw(view, lang),
+            **drawn,
             **updates,
             page.stored: stored,
-            page.code: code,
+            page.code: {**drawn[page.code], "value": code},  # keeps the label in `lang`
             page.rater_token: token,
         }
 

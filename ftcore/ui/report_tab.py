@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 from matplotlib.figure import Figure
 
+from ftcore.rating.evaluation_report import linked_evaluation, write_evaluation_report
 from ftcore.rating.export import SESSION_JSON
 from ftcore.rating.report import build_report, write_report_files
 from ftcore.rating.report_figures import rating_intervals, win_rate_heatmap
@@ -160,8 +161,8 @@ class ReportHandlers:
         report = build_report(self.context.db, session_id, **options)
         paths = [*write_report_files(self.context.db, report, out).values()]
         paths.append(out / SESSION_JSON)  # written beside votes.csv by the export
-        # EVALUATION REPORT: once ftcore.rating.report writes evaluation_report.csv and
-        # report.html, write them into `out` here and append their paths to `paths`.
+        if (evaluation := linked_evaluation(self.context.db, session_id)) is not None:
+            paths += write_evaluation_report(self.context.db, report, evaluation, out).values()
         note = f"Written to `{out}`. {report_views.summary_markdown(report)}"
         return gr.File([served(path) for path in paths], visible=True), note
 
@@ -185,9 +186,15 @@ def build_report_tab(context, app_tabs: gr.Tabs) -> None:
                     widgets["ratings_plot"] = gr.Plot(show_label=False, format="png")
                     widgets["ratings"] = gr.Dataframe(
                         label="Bradley–Terry ratings (ranks shared where intervals overlap)",
+                        wrap=True,  # "not bounded yet (too few votes)" must show whole
                         interactive=False,
                     )
-            widgets["pairs"] = gr.Dataframe(label="Pairs", wrap=True, interactive=False)
+            widgets["pairs"] = gr.Dataframe(
+                label="Pairs",
+                wrap=True,
+                interactive=False,
+                column_widths=report_views.PAIR_COLUMN_WIDTHS,
+            )
             gr.Markdown("### Scores per criterion")
             widgets["criteria_plot"] = gr.Plot(show_label=False, format="png")
             with gr.Accordion("Scores as a table", open=False):

@@ -15,12 +15,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ftcore.rating.report_figures import with_fonts
+from ftcore.ui.chart_style import legend_beside
 
 # Krippendorff's own guide: α ≥ 0.8 reliable, 0.667 ≤ α < 0.8 tentative, below that not.
 ALPHA_RELIABLE, ALPHA_TENTATIVE = 0.8, 0.667
 RATER_COLUMNS = ["rater", "id", "votes", "s/item", "gold right", "same on repeat", "too fast",
                  "flags", "agrees", "fails", "left out"]  # fmt: skip
 RATER_COLUMN_WIDTHS = ["9%", "12%", "6%", "7%", "9%", "9%", "7%", "10%", "7%", "17%", "7%"]
+# Short headers ("ties") get room enough not to break mid-word beside the long ones.
+PAIR_COLUMN_WIDTHS = ["11%", "11%", "7%", "7%", "7%", "7%", "10%", "16%", "10%", "14%"]
 
 
 def _percent(value: float | None) -> str:
@@ -34,6 +37,21 @@ def _interval(ci: list | None, digits: int = 1, percent: bool = False) -> str:
     low, high = ci
     show = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.{digits}f}")
     return f"{'−∞' if low is None else show(low)} – {'∞' if high is None else show(high)}"
+
+
+def _rating_interval(ci: list | None) -> str:
+    """A Bradley–Terry interval in words where a bound is missing: with few votes some
+    resamples have a model win (or lose) every vote, and its rating then has no bound."""
+    if not ci:
+        return "—"
+    low, high = ci
+    if low is None and high is None:
+        return "not bounded yet (too few votes)"
+    if low is None:
+        return f"up to {high:.1f} (no lower bound yet)"
+    if high is None:
+        return f"from {low:.1f} (no upper bound yet)"
+    return _interval(ci)
 
 
 def _markdown_table(header: list[str], rows: list[list]) -> str:
@@ -56,6 +74,13 @@ def summary_markdown(report: dict) -> str:
     """What the numbers below are computed on: votes kept of votes cast, and every vote
     left out under its reason (never silently)."""
     excluded, names = report["excluded"], _rater_names(report)
+    # The rule the raters table's "too fast" column counts by, and how many it flagged.
+    rule = (
+        f" (of **{report['flagged_too_fast']}** votes under the session's minimum of "
+        f"{report['min_seconds']:g} s)"
+        if "min_seconds" in report
+        else ""
+    )
     failing = set(report.get("excluded_failing") or ())
     left_out = ", ".join(
         (names.get(r) or r) + (" – fails the checks" if r in failing else "")
@@ -65,7 +90,7 @@ def summary_markdown(report: dict) -> str:
         f"Compared on **{report['n_votes']}** of **{report['n_votes_cast']}** votes from "
         f"**{report['n_raters']}** raters. Left out: **{excluded.get('rater', 0)}** from "
         f"excluded raters ({left_out or 'none'}), **{excluded.get('flag', 0)}** flagged too "
-        f"fast, **{excluded.get('gold', 0)}** on gold items and "
+        f"fast{rule}, **{excluded.get('gold', 0)}** on gold items and "
         f"**{excluded.get('repeat', 0)}** repeated showings (these two check the raters and "
         "never count for the models)."
     )
@@ -75,22 +100,29 @@ def ratings_table(report: dict) -> pd.DataFrame:
     """Rank (shared where intervals overlap), model, Bradley–Terry rating and its interval."""
     rows = [
         [entry["rank"], model, None if entry["bt_rating"] is None else round(entry["bt_rating"], 1),
-         _interval(entry["bt_ci"])]
+         _rating_interval(entry["bt_ci"])]
         for model, entry in report["models"].items()
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["rank", "model", "rating", "95% interval"])
 
 
 def pairs_table(report: dict) -> pd.DataFrame:
-    """Per pair: wins, ties, both-bad and model A's win rate with and without the ties."""
+    """Per pair: wins, ties, both-bad and model A's two win rates, each with its own
+    interval, labelled: ties as half a win with a bootstrap over items (none over too few
+    items), and decisive votes only with Wilson's (the one the "enough data?" text quotes),
+    so the two intervals are never read as one number disagreeing with itself."""
     rows = [
         [p["model_a"], p["model_b"], p["wins_a"], p["wins_b"], p["ties"], p["both_bad"],
-         _percent(p["win_rate_a"]), _interval(p["win_rate_a_ci"], percent=True),
-         _percent(p["win_rate_a_no_ties"])]
+         _percent(p["win_rate_a"]),
+         f"{_interval(p['win_rate_a_ci'], percent=True)} ({p['n_items']} items)"
+         if p["win_rate_a_ci"] else f"too few items to resample ({p['n_items']})",
+         _percent(p["win_rate_a_no_ties"]),
+         _interval(p.get("win_rate_a_no_ties_ci"), percent=True)]
         for p in report["pairs"]
     ]  # fmt: skip
     columns = ["model A", "model B", "A wins", "B wins", "ties", "both bad",
-               "A's win rate", "95% interval", "A's win rate without ties"]  # fmt: skip
+               "A's win rate, ties as ½", "95% interval, bootstrap over items",
+               "A's win rate, decisive votes only", "95% interval, Wilson"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -129,7 +161,7 @@ def criteria_figure(report: dict) -> Figure:
         axis.errorbar(xs, means, yerr=[below, above], fmt="o", capsize=3, label=model)
     axis.set_xticks(range(len(criteria)), criteria)
     axis.set_ylabel("mean score, 95% interval")
-    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    legend_beside(axis)
     figure.tight_layout()
     return figure
 
@@ -214,24 +246,36 @@ def metric_agreement_markdown(report: dict) -> str:
     if not measured:
         reasons = sorted({e["note"] for e in metrics.values() if e.get("note")})
         return " ".join(["No automatic scores linked to this session.", *reasons]).strip()
-    noted = any(entry.get("note") for entry in metrics.values())
     rows = [
         [metric, _percent(entry.get("agreement")),
          _interval(entry.get("agreement_ci"), percent=True),
          "—" if entry.get("kendall_tau") is None else f"{entry['kendall_tau']:.2f}",
-         entry.get("n_items", "—"), *([entry.get("note") or ""] if noted else [])]
+         entry.get("n_items", "—")]
         for metric, entry in metrics.items()
     ]  # fmt: skip
     header = ["metric", "agrees with raters", "95% interval", "Kendall's τ", "items"]
-    table = _markdown_table(header + (["note"] if noted else []), rows)
+    # Notes go under the table: a long note in a column squeezed the short columns until
+    # their headers broke mid-word ("Kendall' s τ", "item s").
+    notes = "".join(
+        f"\n\n**{metric}**: {entry['note']}"
+        for metric, entry in metrics.items()
+        if entry.get("note")
+    )
+    table = _markdown_table(header, rows) + notes
     scored = {m: e["agreement"] for m, e in metrics.items() if e.get("agreement") is not None}
     if not scored:
         return f"{table}\n\nNo item has both a human winner and a metric preference yet."
     best = max(scored, key=scored.get)
+    agreed = (
+        f"the model it scores higher also won the vote on {scored[best]:.0%} of the items "
+        "where both pick one"
+    )
+    low = (metrics[best].get("agreement_ci") or [None])[0]
+    if low is not None and low > 0.5:  # better than a coin toss, not merely the top number
+        return f"{table}\n\n**{best}** tracks your raters best on this task: {agreed}."
     return (
-        f"{table}\n\n**{best}** tracks your raters best on this task: the model it scores "
-        f"higher also won the vote on {scored[best]:.0%} of the items where both pick one "
-        "(50% is a coin toss)."
+        f"{table}\n\nNo metric tracks your raters better than a coin toss yet: the closest, "
+        f"**{best}**, agrees on {scored[best]:.0%}, and its 95% interval includes 50%."
     )
 
 

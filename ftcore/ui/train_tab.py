@@ -170,6 +170,7 @@ def config_widgets(context) -> dict[str, gr.components.Component]:
             label="dataset version",
             allow_custom_value=True,
             info=setting_help("data"),
+            scale=2,  # "name v1 · 368 train / 46 val" is the longest value in the row
         )
         w["method"] = gr.Radio(
             list(METHODS), value=d.method, label="method", info=setting_help("method")

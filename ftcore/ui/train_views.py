@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
+from ftcore.progress import format_duration
 from ftcore.training.runfiles import RunStatus
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def status_markdown(status: RunStatus | None) -> str:
@@ -23,7 +16,7 @@ def status_markdown(status: RunStatus | None) -> str:
     )
     line = f"**{status.state}** · step {status.step}/{status.total_steps or '?'}{best}"
     if status.active:
-        line += f" · ETA {format_seconds(status.eta_s)}"
+        line += f" · ETA {format_duration(status.eta_s)}"
     if status.error:
         line += f"\n\n⚠ {status.error}"
     return line
