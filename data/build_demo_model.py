@@ -658,10 +658,12 @@ def pretrain(
     peak_lr: float,
     max_minutes: float,
     on_best=None,
+    stop_at: int | None = None,
 ) -> TrainResult:
     """Train for `steps` optimiser steps (a fixed budget: a busy machine makes the run
-    slower, not different); `max_minutes` is only a safety stop, recorded if it fires.
-    The model ends holding the weights with the best held-out loss."""
+    slower, not different); `max_minutes` is only a safety stop, recorded if it fires, and
+    `stop_at` ends the same schedule at that step, so a stopped build can be rebuilt
+    exactly. The model ends holding the weights with the best held-out loss."""
     torch.manual_seed(SEED)
     # chunks spread evenly over each stream (the first training ones are all Tang poems)
     heldout = spread(eval_chunks(heldout_ids, eos_id), EVAL_CHUNKS)
@@ -671,7 +673,7 @@ def pretrain(
     start = time.monotonic()
     model.train()
     for epoch, batch in train_batches(train_ids, eos_id):
-        if result.steps >= steps:
+        if result.steps >= min(steps, stop_at or steps):
             break
         if time.monotonic() - start >= max_minutes * 60:
             result.hit_time_limit = True
@@ -848,6 +850,8 @@ def build_info(
     return {
         "rebuild_command": (
             f"sudo {APT_COMMAND} && python data/build_demo_model.py --steps {args.steps}"
+            # a run the time limit stopped is rebuilt by stopping the same schedule there
+            + (f" --stop-at {result.steps}" if result.hit_time_limit or args.stop_at else "")
         ),
         "seed": SEED,
         "corpus": {
@@ -1071,6 +1075,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="optimiser steps")
     parser.add_argument(
+        "--stop-at",
+        type=int,
+        help="end after this many steps of the --steps schedule (rebuilds a time-stopped run)",
+    )
+    parser.add_argument(
         "--max-minutes",
         type=float,
         default=120.0,
@@ -1151,7 +1160,15 @@ def main(argv: list[str] | None = None) -> None:
         else None
     )
     result = pretrain(
-        model, weighted_train, heldout_ids, eos_id, args.steps, args.lr, args.max_minutes, on_best
+        model,
+        weighted_train,
+        heldout_ids,
+        eos_id,
+        args.steps,
+        args.lr,
+        args.max_minutes,
+        on_best,
+        args.stop_at,
     )
     size = save_model(model, tok, args.out)
     heldout_nll, samples = verify_saved(args.out, heldout_sets)

@@ -5,6 +5,7 @@ import logging
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_chat_prints_the_same_reply_as_the_library(capsys, demo_chat_model):
     expected = reply(
         demo_chat_model,
         [{"role": "user", "content": "西红柿炒鸡蛋怎么做？"}],
-        GenerationSettings(max_new_tokens=10),
+        replace(GenerationSettings.for_model(), max_new_tokens=10),  # the CLI's defaults
     )
     assert capsys.readouterr().out == expected + "\n"
 
@@ -37,7 +38,7 @@ def test_chat_with_adapter_uses_it(capsys, demo_chat_model, lora_adapter):
     expected = reply(
         demo_chat_model,
         [{"role": "user", "content": "你好"}],
-        GenerationSettings(max_new_tokens=10),
+        replace(GenerationSettings.for_model(), max_new_tokens=10),  # the CLI's defaults
         adapter=name,
     )
     assert capsys.readouterr().out == expected + "\n"

@@ -34,6 +34,7 @@ def test_stream_matches_plain_greedy_generate(demo_chat_model):
         max_new_tokens=24,
         do_sample=False,
         repetition_penalty=1.0,
+        no_repeat_ngram_size=0,  # the model's generation_config.json asks for 4
         eos_token_id=end_of_turn_ids(model, tokenizer),
         pad_token_id=tokenizer.pad_token_id,
     )
@@ -96,3 +97,29 @@ def test_chat_end_token_is_an_end_of_turn_id(demo_chat_model, demo_tokenizer):
 def test_settings_out_of_range_name_the_field(field, value):
     with pytest.raises(ConfigError, match=f"{field}={value!r}"):
         GenerationSettings(**{field: value})
+
+
+def test_chat_defaults_take_the_demo_models_loop_guards(tmp_path):
+    import json
+
+    from ftcore.runtime.models import DEMO_MODEL_DIR
+
+    asked = json.loads((DEMO_MODEL_DIR / "generation_config.json").read_text("utf-8"))
+    demo = GenerationSettings.for_model("demo")
+    assert (demo.repetition_penalty, demo.no_repeat_ngram_size) == (
+        asked["repetition_penalty"],
+        asked["no_repeat_ngram_size"],
+    )
+    assert demo.greedy and demo.no_repeat_ngram_size > 0
+    assert GenerationSettings.for_model(str(tmp_path)) == GenerationSettings()  # no file
+
+
+def test_no_repeat_ngram_size_holds_in_the_reply(demo_chat_model, demo_tokenizer):
+    guarded = GenerationSettings(max_new_tokens=60, no_repeat_ngram_size=3)
+    ids = demo_tokenizer(
+        reply(demo_chat_model, [{"role": "user", "content": "给外婆写一条春节祝福"}], guarded)
+    )["input_ids"]
+    trigrams = [tuple(ids[i : i + 3]) for i in range(len(ids) - 2)]
+    assert len(trigrams) == len(set(trigrams))
+    with pytest.raises(ConfigError, match="no_repeat_ngram_size=-1"):
+        GenerationSettings(no_repeat_ngram_size=-1)

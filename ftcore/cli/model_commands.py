@@ -24,7 +24,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     from ftcore.runtime.generation import GenerationSettings
 
-    defaults = GenerationSettings()
+    defaults = GenerationSettings.for_model()  # the demo model's loop guards
     parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
     parser.add_argument(
         "--temperature",
@@ -35,6 +35,12 @@ def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=defaults.top_p)
     parser.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--no-repeat-ngram-size",
+        type=int,
+        default=defaults.no_repeat_ngram_size,
+        help="never repeat an n-gram of this many tokens (0 = off)",
+    )
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -48,6 +54,7 @@ def run_chat(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
         seed=args.seed,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
     )
     chat_model = ChatModel(load_model(args.base, load_in_4bit=args.load_in_4bit))
     adapter = chat_model.attach(args.adapter) if args.adapter else None

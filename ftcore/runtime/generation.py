@@ -3,8 +3,10 @@ be stopped mid-reply.
 
 Decoding settings are always built from scratch rather than inherited from a checkpoint's
 generation_config.json, which may sample or stop after 20 tokens: the same settings give
-the same reply on every model. Every reply, streamed, stored or scored, is decoded by
-`decode_complete`, so none holds the U+FFFD of a character cut between tokens.
+the same reply on every model. Only the chat's defaults (`GenerationSettings.for_model`)
+take a local model's loop guards from that file, shown in the settings a user can change.
+Every reply, streamed, stored or scored, is decoded by `decode_complete`, so none holds
+the U+FFFD of a character cut between tokens.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ftcore.chat_format import Message, encode_for_generation
-from ftcore.errors import ConfigError
+from ftcore.errors import ConfigError, FtcoreError
+from ftcore.files import read_json
 from ftcore.runtime.adapters import ChatModel
+from ftcore.runtime.models import DEMO_MODEL_NAME, resolve_model_source
 
 REPLACEMENT_CHARACTER = "\ufffd"
 
@@ -31,6 +36,7 @@ class GenerationSettings:
     top_p: float = 1.0  # nucleus sampling mass, used only when sampling
     repetition_penalty: float = 1.0  # >1 discourages repeating tokens (1 = off)
     seed: int = 0  # sampling seed, so sampled replies are reproducible too
+    no_repeat_ngram_size: int = 0  # >0 never repeats an n-gram of this many tokens (0 = off)
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_new_tokens <= 32_768:
@@ -41,6 +47,28 @@ class GenerationSettings:
             raise ConfigError("top_p", self.top_p, "a number in (0, 1]")
         if not 1.0 <= self.repetition_penalty <= 2.0:
             raise ConfigError("repetition_penalty", self.repetition_penalty, "a number in 1..2")
+        if not 0 <= self.no_repeat_ngram_size <= 20:
+            raise ConfigError(
+                "no_repeat_ngram_size", self.no_repeat_ngram_size, "an integer in 0..20 (0 = off)"
+            )
+
+    @classmethod
+    def for_model(cls, name_or_path: str = DEMO_MODEL_NAME) -> GenerationSettings:
+        """Greedy settings with the loop guards a local model's generation_config.json
+        asks for (repetition_penalty, no_repeat_ngram_size): the tiny demo model repeats
+        itself ("新年年年年…") without them. Hub ids are not fetched for this; their
+        defaults stay plain greedy."""
+        try:
+            config = Path(resolve_model_source(name_or_path)) / "generation_config.json"
+        except FtcoreError:  # not a model folder: loading it will say so, not the defaults
+            return cls()
+        if not config.is_file():
+            return cls()
+        asked = read_json(config)
+        return cls(
+            repetition_penalty=float(asked.get("repetition_penalty") or 1.0),
+            no_repeat_ngram_size=int(asked.get("no_repeat_ngram_size") or 0),
+        )
 
     @property
     def greedy(self) -> bool:
@@ -115,6 +143,7 @@ def generation_config(settings: GenerationSettings, model, tokenizer):
         max_new_tokens=settings.max_new_tokens,
         do_sample=not settings.greedy,
         repetition_penalty=settings.repetition_penalty,
+        no_repeat_ngram_size=settings.no_repeat_ngram_size,
         eos_token_id=end_of_turn_ids(model, tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         **({} if settings.greedy else sampling),

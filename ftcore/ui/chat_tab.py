@@ -29,6 +29,7 @@ def chat_request(
     top_p,
     repetition_penalty,
     seed,
+    no_repeat_ngram_size=0,
 ) -> ChatRequest:
     """The widget values, in the order of `settings_inputs`, as a ChatRequest."""
     settings = GenerationSettings(
@@ -37,6 +38,7 @@ def chat_request(
         float(top_p),
         float(repetition_penalty),
         int(seed or 0),
+        int(no_repeat_ngram_size or 0),
     )
     return ChatRequest(
         base,
@@ -99,8 +101,9 @@ class ChatHandlers:
 
 
 def settings_accordion() -> list[gr.components.Component]:
-    """System prompt and decoding settings, defaulting to GenerationSettings()."""
-    defaults = GenerationSettings()
+    """System prompt and decoding settings, defaulting to the demo model's (greedy, with its
+    loop guards)."""
+    defaults = GenerationSettings.for_model()
     with gr.Accordion("Generation settings", open=False):
         system = gr.Textbox(label="System prompt (optional)", lines=2)
         with gr.Row():
@@ -118,6 +121,13 @@ def settings_accordion() -> list[gr.components.Component]:
                     1, 2, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
                 ),
                 gr.Number(value=defaults.seed, precision=0, label="Seed (sampling only)"),
+                gr.Slider(
+                    0,
+                    10,
+                    value=defaults.no_repeat_ngram_size,
+                    step=1,
+                    label="No-repeat n-gram size (0 = off)",
+                ),
             ]
     return [system, *widgets]
 
