@@ -51,7 +51,8 @@ def test_reports_tab_shows_a_session_live_with_exclusions_and_files(browser, rep
     page.wait_for_timeout(500)  # the plots' images decode
     shot(page, "01-session")
     # The session's texts carry references, so the report links automatic scores to it.
-    assert page.get_by_text("tracks your raters best on this task").is_visible()
+    # (which metric, if any, beats a coin toss depends on the votes; the sentence is there)
+    assert page.get_by_text("tracks your raters").is_visible()
     assert page.get_by_text("Leave out these raters' votes").is_visible()
 
     page.get_by_label("Leave out votes flagged too fast").check()

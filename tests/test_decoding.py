@@ -90,7 +90,7 @@ def test_the_streamer_passes_on_whole_characters_whose_deltas_make_the_reply(dem
     assert all(words.startswith(text) for text in texts)
 
 
-# Short sampled replies: often enough one stops mid-character or picks a stray byte.
+# Short sampled replies: a sampled stream must keep the same invariants as a greedy one.
 SAMPLED = [GenerationSettings(max_new_tokens=9, temperature=1.0, seed=seed) for seed in range(10)]
 
 
@@ -112,16 +112,14 @@ def test_sampled_streams_hold_no_broken_character(demo_chat_model):
     """Each stream grows by appends, holds no U+FFFD, and ends on the plain decoding of
     the same tokens with only its cut bytes removed."""
     messages = [{"role": "user", "content": "给外婆写一条春节祝福"}]
-    broken = 0
     for settings in SAMPLED:
         raw = raw_sampled_reply(demo_chat_model, messages, settings)
-        broken += REPLACEMENT_CHARACTER in raw
         texts = list(stream_reply(demo_chat_model, messages, settings))
         assert all(REPLACEMENT_CHARACTER not in text for text in texts)
         assert all(after.startswith(before) for before, after in pairwise(texts))
         assert texts[-1] == raw.replace(REPLACEMENT_CHARACTER, "")
-    if not broken:  # the demo model changed: the invariants held, but untested on a cut
-        pytest.skip("no sampled reply ended mid-character; pick other seeds")
+    # Cuts themselves are pinned by the hand-made token sequences above: today's demo
+    # model rarely samples a lone byte token, so these streams may hold none.
 
 
 def sample_prompts(n: int) -> list:

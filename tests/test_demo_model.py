@@ -327,7 +327,8 @@ def test_most_reference_greetings_pass_the_check():
 @pytest.mark.slow
 def test_default_training_on_the_demo_model_writes_clean_greetings(tmp_path):
     """The real `ftcore train --data DS` on the greetings, through the benchmark script:
-    about 3 minutes on two uncontended cores (training, then 2 x 46 greedy replies)."""
+    about 3 minutes on two uncontended cores (training, then the 46 held-out replies as
+    the Chat tab decodes them by default, and plain greedy ones as `ftcore eval` does)."""
     out = tmp_path / "result.json"
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     subprocess.run(

@@ -47,7 +47,7 @@ def test_overfit_run_is_called_overfitting_and_a_sensible_one_healthy(tmp_path):
         tmp_path,
         tiny,
         "overfit",
-        max_steps=60,
+        max_steps=90,
         learning_rate=1e-2,
         lora_rank=16,
         lora_alpha=32,

@@ -117,9 +117,10 @@ def test_cli_train_shows_progress_lines_when_not_on_a_terminal(tmp_path, capsys)
     run_dir = json.loads(captured.out)["run_dir"]
     rows = read_progress(run_dir)
     train_loss = [r["train_loss"] for r in rows if r["kind"] == "train"][-1]
-    val_loss = [r["val_loss"] for r in rows if r["kind"] == "val"][-1]
+    val = [r["val_loss"] for r in rows if r["kind"] == "val"]
+    best = f" (best {min(val):.4f})" if min(val) != val[-1] else ""  # val rose at the end
     lines = [line for line in captured.err.splitlines() if line.startswith("step ")]
-    assert lines[-1] == f"step 2/2 (100%)  loss {train_loss:.4f}  val {val_loss:.4f}"
+    assert lines[-1] == f"step 2/2 (100%)  loss {train_loss:.4f}  val {val[-1]:.4f}{best}"
     # --quiet: the summary alone; and the run is found by its name (issue 13).
     name = run_dir.rsplit("/", 1)[-1]
     assert main(["runs", "status", name, "--home", str(home)]) == 0

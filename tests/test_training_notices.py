@@ -1,11 +1,11 @@
-"""A run's log: two library notices that every run printed are dropped, nothing else."""
+"""Two library notices that every run, evaluation and chat printed are dropped, nothing else."""
 
 from __future__ import annotations
 
 import logging
 import warnings
 
-from ftcore.training.execute import quiet_library_notices
+from ftcore.runtime.library_notices import quiet_library_notices
 
 KERNELS = (
     "Failed to load CPU gemm_4bit_forward from kernels-community: No module named 'kernels'. "
@@ -51,3 +51,14 @@ def test_a_run_logged_to_a_file_gets_no_progress_bars():
 
     quiet_library_notices()  # pytest captures stderr: not a terminal
     assert not transformers_logging.is_progress_bar_enabled()
+
+
+def test_evaluation_and_chat_attach_an_adapter_without_the_deprecation(lora_adapter):
+    """They load through runtime.models, which quiets the same notices as a training run."""
+    from ftcore.runtime.adapters import ChatModel
+    from ftcore.runtime.models import load_model
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ChatModel(load_model("demo", device="cpu")).attach(lora_adapter)
+    assert not [w for w in seen if "is_gradient_checkpointing" in str(w.message)]

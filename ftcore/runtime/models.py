@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ftcore.data.samples import DATA_DIR
 from ftcore.errors import ModelNotFoundError
+from ftcore.runtime.library_notices import quiet_library_notices
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ def load_model(source: str, *, load_in_4bit: bool = False, device: str | None = 
     """Load base model and tokenizer for `source` in eval mode on `device`."""
     from transformers import AutoModelForCausalLM
 
+    quiet_library_notices()  # chat, evaluation and training all load through here
     device = device or default_device()
     path = resolve_model_source(source)
     kwargs = {"dtype": default_dtype(device), **hub_load_options(path)}
