@@ -96,6 +96,16 @@ def workspace(tmp_path):
     return Workspace.open(tmp_path / "home")
 
 
+@pytest.fixture
+def database(workspace):
+    """The workspace's database, closed after the test."""
+    from ftcore.db import Database
+
+    db = Database.for_workspace(workspace)
+    yield db
+    db.close()
+
+
 def free_port() -> int:
     import socket
 

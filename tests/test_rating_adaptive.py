@@ -22,13 +22,6 @@ CLOSE_PAIR = (ALPHA, BETA)
 
 
 @pytest.fixture
-def database(workspace):
-    db = Database.for_workspace(workspace)
-    yield db
-    db.close()
-
-
-@pytest.fixture
 def seeded(monkeypatch):
     """Raters joining get seeds 1, 2, 3, … instead of random ones."""
     seeds = itertools.count(1)

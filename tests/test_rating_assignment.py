@@ -26,13 +26,6 @@ from ftcore.rating.sessions import create_session
 RESERVATION = 10 * 60  # SessionPlan's default reservation, in seconds
 
 
-@pytest.fixture
-def database(workspace):
-    db = Database.for_workspace(workspace)
-    yield db
-    db.close()
-
-
 def votes_per_item(db) -> Counter:
     rows = db.query(
         "SELECT i.id, COUNT(v.id) AS n FROM rating_items i "

@@ -12,7 +12,6 @@ import math
 import pytest
 from test_rating_sessions import MODELS, FakeClock, scores, write_jsonl
 
-from ftcore.db import Database
 from ftcore.rating import service
 from ftcore.rating.automatic_scores import NO_REFERENCE
 from ftcore.rating.plan import SessionPlan
@@ -79,13 +78,6 @@ def _session(database, tmp_path, with_reference: bool = True):
     verdicts = {f"给外婆拜年 {example}": verdict for example, (*_, verdict) in EXAMPLES.items()}
     assert vote_by(database, info.code, "r1", lambda prompt, *_: verdicts[prompt]) == 5
     return info
-
-
-@pytest.fixture
-def database(workspace):
-    db = Database.for_workspace(workspace)
-    yield db
-    db.close()
 
 
 def test_metric_agreement_and_tau_by_hand(database, tmp_path):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from ftcore.db import Database
 from ftcore.errors import ConfigError, DataError, SessionClosedError, SessionNotFoundError
 from ftcore.evaluation.store import register_evaluation
 from ftcore.rating import service
@@ -90,13 +89,6 @@ def rate_everything(database, code: str, clock=None, name: str = "") -> list[dic
         served.append(item)
         service.vote(database, token, item["item_token"], "A", scores(), clock=clock)
     return served
-
-
-@pytest.fixture
-def database(workspace):
-    db = Database.for_workspace(workspace)
-    yield db
-    db.close()
 
 
 def count(database, table: str) -> int:

@@ -16,7 +16,6 @@ from test_rating_sessions import (
     write_jsonl,
 )
 
-from ftcore.db import Database
 from ftcore.errors import (
     DuplicateVoteError,
     InvalidVoteError,
@@ -28,13 +27,6 @@ from ftcore.rating import service
 from ftcore.rating.plan import SessionPlan
 from ftcore.rating.sessions import add_invites, close_session, create_session
 from ftcore.rating.votes import MAX_COMMENT
-
-
-@pytest.fixture
-def database(workspace):
-    db = Database.for_workspace(workspace)
-    yield db
-    db.close()
 
 
 @pytest.fixture
