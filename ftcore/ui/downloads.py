@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 KEEP_S = 3600.0  # a download's files are kept this long after they were written
@@ -52,6 +53,14 @@ def download_dir(name: str) -> Path:
     folder = _new_download() / name
     folder.mkdir()
     return folder
+
+
+def offer_copies(paths: Sequence[Path], name: str) -> list[str]:
+    """Copies of `paths` (files kept elsewhere, such as a report in the workspace) in a new
+    download folder `name`, in order: the browser gets them without the workspace itself
+    ever being served."""
+    folder = download_dir(name)
+    return [str(shutil.copy2(path, folder / path.name)) for path in paths]
 
 
 def zip_folder(folder: Path, name: str) -> str:

@@ -10,8 +10,6 @@ came in, so an open tab costs the database almost nothing between votes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 from matplotlib.figure import Figure
 
@@ -22,6 +20,7 @@ from ftcore.rating.report_figures import rating_intervals, win_rate_heatmap
 from ftcore.rating.sessions import list_sessions
 from ftcore.ui import rate_views, report_views
 from ftcore.ui.access import require_admin
+from ftcore.ui.downloads import offer_copies
 from ftcore.ui.error_toasts import shows_errors
 
 POLL_SECONDS = 10.0
@@ -39,16 +38,6 @@ INTRO = (
     "whether there are enough votes to say so, whether the raters agree, and which raters "
     "to trust. Updates by itself while votes come in."
 )
-
-
-def served(path: Path) -> str:
-    """A copy of a workspace file in Gradio's cache, from which the browser may download it
-    wherever the workspace lies (Gradio copies only from the working or temporary folder,
-    and serving the workspace itself would expose it to anyone with a file URL)."""
-    from gradio.processing_utils import save_file_to_cache
-    from gradio.utils import get_upload_folder
-
-    return save_file_to_cache(path, cache_dir=get_upload_folder())
 
 
 def fitted(figure: Figure) -> Figure:
@@ -164,7 +153,7 @@ class ReportHandlers:
         if (evaluation := linked_evaluation(self.context.db, session_id)) is not None:
             paths += write_evaluation_report(self.context.db, report, evaluation, out).values()
         note = f"Written to `{out}`. {report_views.summary_markdown(report)}"
-        return gr.File([served(path) for path in paths], visible=True), note
+        return gr.File(offer_copies(paths, f"report-{session_id}"), visible=True), note
 
 
 def build_report_tab(context, app_tabs: gr.Tabs) -> None:
